@@ -1,0 +1,39 @@
+# newswatch — every command a developer or CI needs. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test check lint types services clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)  ## create .venv and install newswatch with its dev tools
+
+demo: $(STAMP)  ## run the main job on the embedded default against the bundled demo site
+	$(BIN)/newswatch demo
+
+services:  ## install the real servers the tests use (PostgreSQL) when missing
+	@bash scripts/install-services.sh
+
+test: $(STAMP) services  ## run the whole test suite against real services
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+types: $(STAMP)  ## mypy on the packages
+	$(BIN)/mypy
+
+check: lint types test  ## exactly what CI runs
+
+clean:  ## remove the environment, caches and the demo data
+	rm -rf $(VENV) .newswatch build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""alerts stage: built in later issues."""
+
+from __future__ import annotations

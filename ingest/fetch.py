@@ -1,0 +1,178 @@
+"""The HTTP client: conditional GET, limits, redirects followed by hand, and an SSRF guard.
+
+Every fetch of a feed or an article page goes through :class:`Fetcher`. It refuses URLs
+that resolve to loopback, private, link-local or reserved addresses unless the network is
+listed in ``allowed_private_networks``; it checks the names before connecting, the address
+actually connected to, and again after every redirect.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newswatch.errors import BlockedAddressError, FetchError
+from newswatch.models import FetchResult
+from newswatch.settings import IPNetwork, Settings
+
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+def address_allowed(ip: str, allowed: Iterable[IPNetwork]) -> bool:
+    """Whether newswatch may connect to ``ip``: public, or inside an allowed network."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if any(addr in net for net in allowed):
+        return True
+    return addr.is_global and not (addr.is_multicast or addr.is_reserved)
+
+
+class Fetcher:
+    """Fetches URLs politely and safely. Build one per run and ``close`` it after."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        timeout = httpx.Timeout(
+            settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
+        )
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            transport=transport or httpx.HTTPTransport(retries=1),
+            limits=httpx.Limits(max_connections=max(4, settings.fetch_concurrency * 2)),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = PAGE_ACCEPT,
+    ) -> FetchResult:
+        """GET ``url``, following redirects; raises :class:`FetchError` with a short reason."""
+        deadline = time.monotonic() + self.settings.total_timeout
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            self._check_url(current)
+            result = self._get_once(url, current, headers, deadline)
+            if isinstance(result, FetchResult):
+                return result
+            current = result
+        raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
+
+    def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(url, f"unsupported URL scheme {parts.scheme or '(none)'!r}")
+        host = parts.hostname
+        if not host:
+            raise FetchError(url, "URL has no host")
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(url, f"cannot resolve host {host!r} ({exc})") from None
+        for info in infos:
+            ip = str(info[4][0])
+            if not address_allowed(ip, self.settings.allowed_private_networks):
+                raise BlockedAddressError(url, _blocked_reason(host, ip))
+
+    def _get_once(
+        self, original: str, url: str, headers: dict[str, str], deadline: float
+    ) -> FetchResult | str:
+        limit = self.settings.max_response_bytes
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                self._check_peer(url, response)
+                if response.status_code in REDIRECT_STATUSES:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError(original, f"HTTP {response.status_code} without Location")
+                    return urljoin(url, location)
+                if response.status_code == 304:
+                    return _result(original, url, response, b"", not_modified=True)
+                if response.status_code >= 400:
+                    phrase = response.reason_phrase or ""
+                    raise FetchError(
+                        original, f"HTTP {response.status_code} {phrase}".strip(),
+                        status=response.status_code,
+                    )
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise FetchError(original, f"response too large ({declared} bytes > {limit})")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise FetchError(original, f"response too large (over {limit} bytes)")
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            original, f"took longer than {self.settings.total_timeout:g}s"
+                        )
+                    chunks.append(chunk)
+                return _result(original, url, response, b"".join(chunks))
+        except httpx.TimeoutException as exc:
+            raise FetchError(original, f"timed out ({type(exc).__name__})") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(original, f"cannot decode the response body ({exc})") from None
+        except httpx.TransportError as exc:
+            raise FetchError(original, f"cannot connect ({_short(exc)})") from None
+
+    def _check_peer(self, url: str, response: httpx.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if peer and not address_allowed(str(peer[0]), self.settings.allowed_private_networks):
+            raise BlockedAddressError(url, _blocked_reason(urlsplit(url).hostname or "", peer[0]))
+
+
+def _result(
+    original: str, url: str, response: httpx.Response, content: bytes, not_modified: bool = False
+) -> FetchResult:
+    return FetchResult(
+        url=original,
+        final_url=url,
+        status=response.status_code,
+        content=content,
+        content_type=response.headers.get("content-type", ""),
+        headers={k.lower(): v for k, v in response.headers.items()},
+        not_modified=not_modified,
+    )
+
+
+def _blocked_reason(host: str, ip: str) -> str:
+    return (
+        f"refused: {host} resolves to non-public address {ip} "
+        "(allow it with NEWSWATCH_ALLOWED_PRIVATE_NETWORKS)"
+    )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

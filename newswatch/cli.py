@@ -1,0 +1,248 @@
+"""The ``newswatch`` command line. Thin: parses options, calls the pipeline, prints."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from newswatch import __version__, console as out
+from newswatch.errors import NewswatchError
+from newswatch.models import SearchRequest
+from newswatch.pipeline import Runtime, add_feed, open_runtime, run_once
+from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="newswatch")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Watch news feeds, extract clean articles, index them and search them."""
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+
+
+@contextmanager
+def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
+    rt = open_runtime(settings or load_settings())
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@cli.command()
+def init() -> None:
+    """Create the data directory, the state store and the search index."""
+    settings = load_settings()
+    with runtime(settings):
+        pass
+    stdout.print(f"Initialised newswatch in {settings.home.resolve()}")
+    stdout.print(f"  state store:  {settings.resolved_database_url}")
+    stdout.print(f"  search index: {settings.index} ({settings.resolved_index_path})")
+
+
+@cli.group()
+def feeds() -> None:
+    """Manage the feeds newswatch polls."""
+
+
+@feeds.command("add")
+@click.argument("urls", nargs=-1, required=True)
+def feeds_add(urls: tuple[str, ...]) -> None:
+    """Register one or more feed URLs."""
+    with runtime() as rt:
+        for url in urls:
+            feed, new = add_feed(rt, url)
+            stdout.print(f"{'Added' if new else 'Already registered'}: feed {feed.id} {feed.url}")
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def feeds_list(as_json: bool) -> None:
+    """List registered feeds with their poll state."""
+    with runtime() as rt:
+        feeds_ = rt.store.list_feeds()
+        counts = rt.store.feed_article_counts()
+    if as_json:
+        out.print_json(stdout, [{**vars(f), "articles": counts.get(f.id, 0)} for f in feeds_])
+    else:
+        out.print_feeds(stdout, feeds_, counts)
+
+
+@feeds.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def feeds_import(path: Path) -> None:
+    """Register every feed listed in an OPML file."""
+    from ingest.opml import parse_opml
+
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise NewswatchError(f"cannot read {path}: {exc.strerror}") from None
+    listed = parse_opml(content)
+    added = 0
+    with runtime() as rt:
+        for url, _title in listed:
+            try:
+                _feed, new = add_feed(rt, url)
+            except NewswatchError as exc:
+                stderr.print(f"skipped: {exc}")
+                continue
+            added += new
+    stdout.print(f"{len(listed)} feed(s) in {path}; {added} new, {len(listed) - added} skipped or known.")
+
+
+@cli.command()
+@click.option("--once", "mode", flag_value="once", default=True, help="One pass (default).")
+@click.option("--loop", "mode", flag_value="loop", help="Keep polling until interrupted.")
+@click.option("--interval", type=int, default=None, help="Seconds between passes with --loop.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+def run(mode: str, interval: int | None, as_json: bool) -> None:
+    """Poll feeds, fetch and extract new articles, and index them."""
+    settings = load_settings()
+    pause = interval or settings.poll_interval_seconds
+    with runtime(settings) as rt:
+        while True:
+            with out.RichProgress(stderr) as progress:
+                report = run_once(rt, progress)
+            if as_json:
+                out.print_json(stdout, report.as_dict())
+            else:
+                out.print_report(stdout, report)
+            if mode == "once":
+                return
+            stdout.print(f"Next pass in {pause}s (Ctrl-C to stop).")
+            time.sleep(pause)
+
+
+@cli.command()
+@click.argument("query", default="")
+@click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(), help="Published on or before (YYYY-MM-DD).")
+@click.option("--source", help="Only this source (outlet name).")
+@click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def search(
+    query: str, since: datetime | None, until: datetime | None, source: str | None,
+    limit: int, page: int, as_json: bool,
+) -> None:
+    """Search indexed articles (phrases, AND / OR / NOT, title:, wildcards*)."""
+    request = SearchRequest(
+        query=query, source=source, since=_utc(since), until=_utc(until, end_of_day=True),
+        limit=limit, offset=(page - 1) * limit,
+    )
+    with runtime() as rt:
+        result = rt.index.search(request)
+    if as_json:
+        out.print_json(stdout, {"query": query, "total": result.total, "hits": [vars(h) for h in result.hits]})
+    else:
+        out.print_hits(stdout, query, result, request.offset)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(ref: str, as_json: bool) -> None:
+    """Show a stored article by id or URL: text, metadata and revisions."""
+    from ingest.urls import canonicalize
+
+    with runtime() as rt:
+        article_id: str | None = ref
+        if "://" in ref:
+            try:
+                article_id = rt.store.article_id_for_url(canonicalize(ref))
+            except ValueError:
+                article_id = None
+        article = rt.store.get_article(article_id) if article_id else None
+        if article is None:
+            raise NewswatchError(f"no article {ref!r} (give an id from `newswatch search` or a URL)")
+        revisions = rt.store.revisions(article.id)
+    if as_json:
+        out.print_json(stdout, out.article_dict(article, revisions))
+    else:
+        out.print_article(stdout, article, revisions)
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="First loopback port of the demo outlets.")
+@click.option("--query", default="North Korea artillery", show_default=True, help="Sample search.")
+def demo(port: int | None, query: str) -> None:
+    """Serve the bundled demo news site on loopback and run the pipeline over it."""
+    from newswatch.demo.site import DemoSite
+
+    overrides: dict[str, Any] = {} if port is None else {"demo_port": port}
+    settings = load_settings(overrides=overrides).with_allowed(*LOOPBACK_NETWORKS)
+    with DemoSite(base_port=settings.demo_port) as site, runtime(settings) as rt:
+        feed_urls = site.feed_urls()
+        stdout.print(f"Demo news site: {len(feed_urls)} outlets on {site_range(feed_urls)}")
+        for url in feed_urls:
+            add_feed(rt, url)
+        with out.RichProgress(stderr) as progress:
+            report = run_once(rt, progress)
+        out.print_report(stdout, report)
+        stdout.print(f"\nSample search: newswatch search {query!r}")
+        out.print_hits(stdout, query, rt.index.search(SearchRequest(query=query, limit=5)), 0)
+        stdout.print(f"\nData is in {settings.home.resolve()}; try `newswatch show ID`.")
+
+
+def site_range(urls: list[str]) -> str:
+    return f"{urls[0].rsplit('/', 1)[0]} …" if urls else "(none)"
+
+
+def _utc(value: datetime | None, end_of_day: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    if end_of_day and (value.hour, value.minute, value.second) == (0, 0, 0):
+        value = value.replace(hour=23, minute=59, second=59)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="newswatch", standalone_mode=False)
+    except click.exceptions.Abort:
+        stderr.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except NewswatchError as exc:
+        _fail(str(exc), 1, debug)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130, debug)
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            _fail(f"database error: {str(exc).splitlines()[0]}", 1, debug)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", 2, debug)
+
+
+def _fail(message: str, code: int, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

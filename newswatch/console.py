@@ -1,0 +1,151 @@
+"""Human-readable output for the CLI: run reports, search hits, articles, a progress bar."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from newswatch.models import Article, Feed, Revision, RunReport, SearchResult
+
+
+class RichProgress:
+    """The pipeline's Progress protocol as a rich progress bar on stderr (TTY only)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, label: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(label, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+def print_json(console: Console, data: Any) -> None:
+    console.print_json(json.dumps(data, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_report(console: Console, report: RunReport) -> None:
+    console.print(
+        f"Polled [bold]{report.feeds_polled}[/] feed(s) ({report.feeds_failed} failed) "
+        f"in {report.seconds:.1f}s."
+    )
+    console.print(
+        f"Articles: [green]{report.new} new[/], [cyan]{report.updated} updated[/], "
+        f"{report.unchanged} unchanged, [red]{report.failed} failed[/]; "
+        f"{report.indexed} indexed."
+    )
+    if report.feeds:
+        table = Table("feed", "status", "entries", "new", "updated", "unchanged", "failed")
+        for f in report.feeds:
+            status = f.status if not f.error else f"{f.status}: {f.error}"
+            table.add_row(
+                escape(f.title or f.feed_url), escape(status), str(f.entries), str(f.new), str(f.updated),
+                str(f.unchanged), str(f.failed),
+            )
+        console.print(table)
+    for failure in report.failures:
+        console.print(f"  [red]failed[/] {escape(failure.url)}: {escape(failure.reason)}")
+
+
+def print_feeds(console: Console, feeds: list[Feed], articles: dict[int, int]) -> None:
+    if not feeds:
+        console.print("No feeds yet. Add one with: newswatch feeds add URL")
+        return
+    table = Table("id", "feed", "title", "articles", "last success", "last error")
+    for f in feeds:
+        table.add_row(
+            str(f.id), escape(f.url), escape(f.title), str(articles.get(f.id, 0)),
+            _when(f.last_success_at), escape(f.last_error or ("paused" if f.paused else "")),
+        )
+    console.print(table)
+
+
+def print_hits(console: Console, query: str, result: SearchResult, offset: int) -> None:
+    if not result.hits:
+        console.print(f"No articles match {query!r}.")
+        return
+    shown = f"{offset + 1}–{offset + len(result.hits)}"
+    console.print(f"{result.total} article(s) match {escape(repr(query))}; showing {shown}:")
+    for hit in result.hits:
+        console.print(
+            f"\n[bold]{escape(hit.title)}[/]  [dim]{escape(hit.source)} · "
+            f"{_when(hit.published)} · id {hit.id}[/]"
+        )
+        console.print(f"  {escape(hit.url)}")
+        if hit.snippet:
+            console.print(f"  {escape(' '.join(hit.snippet.split()))}")
+
+
+def article_dict(article: Article, revisions: list[Revision]) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "urls": list(article.urls),
+        "title": article.title,
+        "source": article.source,
+        "author": article.author,
+        "published": article.published_at,
+        "published_source": article.published_source,
+        "language": article.language,
+        "extraction": article.method,
+        "status": article.status,
+        "first_seen": article.first_seen_at,
+        "updated": article.updated_at,
+        "revision": article.revision,
+        "text": article.text,
+        "revisions": [
+            {"revision": r.revision, "title": r.title, "fetched_at": r.fetched_at,
+             "text_hash": r.text_hash}
+            for r in revisions
+        ],
+    }
+
+
+def print_article(console: Console, article: Article, revisions: list[Revision]) -> None:
+    console.print(f"[bold]{escape(article.title)}[/]")
+    console.print(f"id:         {article.id}")
+    console.print(f"url:        {escape(article.url)}")
+    console.print(f"source:     {escape(article.source)}")
+    if article.author:
+        console.print(f"author:     {escape(article.author)}")
+    console.print(f"published:  {_when(article.published_at)} (from {article.published_source})")
+    console.print(f"extraction: {article.method}; language: {article.language or 'unknown'}")
+    console.print(f"revisions:  {', '.join(f'{r.revision} ({_when(r.fetched_at)})' for r in revisions)}")
+    console.print()
+    console.print(escape(article.text))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"

@@ -1,0 +1,278 @@
+"""The bundled demo news site: five fictional outlets, each on its own loopback port.
+
+Every outlet serves a home page, a feed in its own format, ``/robots.txt`` and one HTML page
+per article. The articles are data files in ``content/`` (one TOML file per article). They
+include a developing story told by all five outlets, a spun near-copy on a content farm, and
+unrelated stories, with ground-truth labels (``story``, ``role``, ``topics``) for evaluation.
+Everything served is deterministic, so re-polling a feed yields 304s and no changes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from newswatch.demo.feeds import FEED_CONTENT_TYPES, render_feed
+from newswatch.demo.pages import (
+    AD_TEXT,
+    COMMENT_MARKER,
+    COOKIE_TEXT,
+    render_article,
+    render_home,
+)
+from newswatch.demo.server import Route, SiteServer
+from newswatch.errors import NewswatchError
+
+__all__ = [
+    "AD_TEXT",
+    "COMMENT_MARKER",
+    "CONTENT_DIR",
+    "COOKIE_TEXT",
+    "OUTLETS",
+    "ROLES",
+    "TOPICS",
+    "TRACKED_ARTICLE",
+    "TRACKING_QUERY",
+    "DemoArticle",
+    "DemoSite",
+    "Outlet",
+    "build_routes",
+    "canonical_url",
+    "feed_link",
+    "load_articles",
+]
+
+CONTENT_DIR = Path(__file__).parent / "content"
+
+TOPICS = (
+    "arms-transfers",
+    "sanctions",
+    "dprk-russia",
+    "drones",
+    "nuclear-weapons",
+    "war-in-ukraine",
+    "markets",
+    "sports",
+    "weather",
+)
+ROLES = ("", "original", "spun", "wire", "tv", "roundup")
+
+# The one article whose feed link carries tracking parameters; its page's rel=canonical
+# is the clean URL, so a client must canonicalise to recognise it.
+TRACKED_ARTICLE = ("ledger", "central-bank-holds-rates-signals-cut-early-next-year")
+TRACKING_QUERY = "?utm_source=rss&utm_medium=feed&utm_campaign=business-briefing"
+
+_KEYS = ("outlet", "slug", "title", "author", "published", "summary", "story", "role")
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """One fictional news outlet and the format of its feed."""
+
+    slug: str
+    name: str
+    feed_path: str
+    feed_format: str  # 'rss20' | 'atom10' | 'rss10' | 'json11'
+    description: str
+
+
+OUTLETS: tuple[Outlet, ...] = (
+    Outlet("ledger", "The Daily Ledger", "/feed.xml", "rss20",
+           "Independent reporting on world affairs, business and the city of Riverton."),
+    Outlet("globalwire", "Global Wire Service", "/atom.xml", "atom10",
+           "Fast, accurate news from the Global Wire Service desks around the world."),
+    Outlet("observer", "Capital Observer", "/rss.rdf", "rss10",
+           "Politics, policy and life in the state capital, Carlton."),
+    Outlet("newsroom24", "Newsroom24", "/feed.json", "json11",
+           "The stories everyone is talking about, 24 hours a day."),
+    Outlet("channel9", "Channel 9 News", "/rss", "rss20",
+           "Channel 9 News: local news, weather and sports for Riverton and the valley."),
+)
+
+
+@dataclass(frozen=True)
+class DemoArticle:
+    """One article of the demo site, with its ground-truth labels."""
+
+    outlet: str
+    slug: str
+    title: str
+    author: str
+    published: datetime  # tz-aware UTC
+    summary: str
+    story: str
+    role: str
+    topics: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+
+    def path(self) -> str:
+        """The article's page path on its outlet, e.g. ``/2026/11/10/slug.html``."""
+        return f"/{self.published:%Y/%m/%d}/{self.slug}.html"
+
+
+def load_articles(content_dir: Path = CONTENT_DIR) -> list[DemoArticle]:
+    """Read every ``<outlet>--<slug>.toml`` file, checked, sorted by publication time."""
+    outlets = {o.slug for o in OUTLETS}
+    articles = [_read_article(path, outlets) for path in sorted(content_dir.glob("*.toml"))]
+    articles.sort(key=lambda a: (a.published, a.outlet, a.slug))
+    return articles
+
+
+def _read_article(path: Path, outlets: set[str]) -> DemoArticle:
+    with path.open("rb") as fh:
+        data: dict[str, Any] = tomllib.load(fh)
+    missing = [k for k in (*_KEYS, "topics", "paragraphs") if k not in data]
+    if missing:
+        raise NewswatchError(f"demo article {path.name} lacks {', '.join(missing)}.")
+    published = datetime.fromisoformat(data["published"])
+    problems = []
+    if path.name != f"{data['outlet']}--{data['slug']}.toml":
+        problems.append("file name does not match outlet and slug")
+    if data["outlet"] not in outlets:
+        problems.append(f"unknown outlet {data['outlet']!r}")
+    if data["role"] not in ROLES:
+        problems.append(f"unknown role {data['role']!r}")
+    if published.utcoffset() is None:
+        problems.append("published has no time zone")
+    unknown = sorted(set(data["topics"]) - set(TOPICS))
+    if unknown:
+        problems.append(f"unknown topics {unknown}")
+    if problems:
+        raise NewswatchError(f"demo article {path.name}: {'; '.join(problems)}.")
+    return DemoArticle(
+        outlet=data["outlet"],
+        slug=data["slug"],
+        title=data["title"],
+        author=data["author"],
+        published=published.astimezone(UTC),
+        summary=data["summary"],
+        story=data["story"],
+        role=data["role"],
+        topics=tuple(data["topics"]),
+        paragraphs=tuple(data["paragraphs"]),
+    )
+
+
+def canonical_url(base_url: str, article: DemoArticle) -> str:
+    """The article's clean absolute URL on a site served at ``base_url``."""
+    return base_url.rstrip("/") + article.path()
+
+
+def feed_link(base_url: str, article: DemoArticle) -> str:
+    """The link the feed gives for ``article``: canonical, or with tracking parameters."""
+    url = canonical_url(base_url, article)
+    if (article.outlet, article.slug) == TRACKED_ARTICLE:
+        url += TRACKING_QUERY
+    return url
+
+
+def http_date(when: datetime) -> str:
+    """``when`` as an HTTP-date (RFC 9110), e.g. ``Tue, 10 Nov 2026 05:30:00 GMT``."""
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
+def build_routes(outlet: Outlet, base_url: str, articles: list[DemoArticle]) -> dict[str, Route]:
+    """All routes of ``outlet`` served at ``base_url``: home, feed, robots.txt, article pages."""
+    base_url = base_url.rstrip("/")
+    mine = sorted(
+        (a for a in articles if a.outlet == outlet.slug),
+        key=lambda a: (a.published, a.slug),
+        reverse=True,
+    )
+    if not mine:
+        raise NewswatchError(f"demo outlet {outlet.slug} has no articles.")
+    newest = http_date(mine[0].published)
+    links = {a.slug: feed_link(base_url, a) for a in mine}
+    routes: dict[str, Route] = {
+        "/": Route(render_home(outlet, mine, base_url), last_modified=newest),
+        outlet.feed_path: Route(
+            render_feed(outlet, mine, base_url, links),
+            content_type=FEED_CONTENT_TYPES[outlet.feed_format],
+            last_modified=newest,
+        ),
+        "/robots.txt": Route(b"User-agent: *\nAllow: /\n", content_type="text/plain; charset=utf-8"),
+    }
+    for article in mine:
+        related = [a for a in mine if a.slug != article.slug][:4]
+        routes[article.path()] = Route(
+            render_article(outlet, article, base_url, related),
+            last_modified=http_date(article.published),
+        )
+    return routes
+
+
+class DemoSite:
+    """Starts one SiteServer per outlet on consecutive loopback ports base_port+i (base_port=0: free ports)."""
+
+    def __init__(self, base_port: int = 0) -> None:
+        self.base_port = base_port
+        self.articles: list[DemoArticle] = load_articles()
+        self.servers: dict[str, SiteServer] = {}
+
+    def start(self) -> DemoSite:
+        """Start every outlet; on failure stop those already started and raise NewswatchError."""
+        try:
+            for i, outlet in enumerate(OUTLETS):
+                port = self.base_port + i if self.base_port else 0
+                self.servers[outlet.slug] = server = self._listen(port)
+                server.start()
+                routes = build_routes(outlet, server.base_url, self.articles)
+                for path, route in routes.items():
+                    server.set(path, route)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @staticmethod
+    def _listen(port: int) -> SiteServer:
+        if not 0 <= port <= 65535:
+            raise NewswatchError(
+                f"demo port {port} is out of range; set NEWSWATCH_DEMO_PORT to a lower first port."
+            )
+        try:
+            return SiteServer(port=port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise NewswatchError(
+                f"cannot serve the demo site on 127.0.0.1:{port} ({reason}); "
+                "set NEWSWATCH_DEMO_PORT to another first port."
+            ) from exc
+
+    def stop(self) -> None:
+        """Stop every server that was started."""
+        servers, self.servers = self.servers, {}
+        for server in servers.values():
+            server.stop()
+
+    def __enter__(self) -> DemoSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _server(self, outlet: str) -> SiteServer:
+        try:
+            return self.servers[outlet]
+        except KeyError:
+            raise NewswatchError(f"the demo outlet {outlet!r} is not running.") from None
+
+    def feed_urls(self) -> list[str]:
+        """The feed URL of every running outlet, in OUTLETS order."""
+        return [self._server(o.slug).url(o.feed_path) for o in OUTLETS if o.slug in self.servers]
+
+    def home_url(self, outlet: str) -> str:
+        """The home page URL of a running outlet."""
+        return self._server(outlet).url("/")
+
+    def article_url(self, article: DemoArticle) -> str:
+        """The canonical absolute URL of ``article`` on its running outlet."""
+        return canonical_url(self._server(article.outlet).base_url, article)
+
+    def articles_of(self, outlet: str) -> list[DemoArticle]:
+        """The articles of one outlet, oldest first."""
+        return [a for a in self.articles if a.outlet == outlet]

@@ -1,0 +1,255 @@
+"""Plain data passed between the stages. No I/O, no behaviour beyond small helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a parsed feed, as the feed describes it."""
+
+    guid: str
+    link: str
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    author: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document after parsing: its own metadata and its entries."""
+
+    url: str
+    title: str
+    site_url: str
+    format: str  # rss20, rss10, rss09x, atom10, atom03, json1, …
+    entries: list[FeedEntry]
+    warning: str = ""  # set when the parser had to recover from malformed input
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A completed HTTP fetch. ``content`` is empty when ``not_modified``."""
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes
+    content_type: str
+    headers: dict[str, str]
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Clean text and metadata taken from an article page (or the feed, as a fallback)."""
+
+    text: str
+    title: str = ""
+    author: str = ""
+    published: datetime | None = None
+    sitename: str = ""
+    language: str = ""
+    canonical_url: str = ""  # <link rel=canonical> as found on the page, if any
+    method: str = "trafilatura"  # trafilatura | feed-content | feed-summary
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the search index stores for one article."""
+
+    id: str
+    url: str
+    title: str
+    body: str
+    source: str
+    published: datetime | None
+    ingested: datetime
+    language: str = ""
+    revision: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as a user asks for it: a query string plus filters and a page."""
+
+    query: str = ""
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    score: float
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+
+
+@dataclass
+class FeedOutcome:
+    """What polling one feed produced."""
+
+    feed_url: str
+    status: str  # ok | not-modified | failed
+    title: str = ""
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    error: str = ""
+
+
+@dataclass
+class ArticleFailure:
+    url: str
+    reason: str
+
+
+@dataclass
+class RunReport:
+    """The outcome of one pipeline run, printed by the CLI and stored in ``runs``."""
+
+    run_id: int | None = None
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    failures: list[ArticleFailure] = field(default_factory=list)
+    indexed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def feeds_polled(self) -> int:
+        return len(self.feeds)
+
+    @property
+    def feeds_failed(self) -> int:
+        return sum(1 for f in self.feeds if f.status == "failed")
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.feeds)
+
+    @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.feeds)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(f.unchanged for f in self.feeds)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "feeds_polled": self.feeds_polled,
+            "feeds_failed": self.feeds_failed,
+            "articles": {
+                "new": self.new,
+                "updated": self.updated,
+                "unchanged": self.unchanged,
+                "failed": self.failed,
+            },
+            "indexed": self.indexed,
+            "seconds": round(self.seconds, 3),
+            "feeds": [vars(f) for f in self.feeds],
+            "failures": [vars(f) for f in self.failures],
+        }
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A registered feed and its poll state, as stored."""
+
+    id: int
+    url: str
+    title: str = ""
+    site_url: str = ""
+    format: str = ""
+    paused: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str = ""
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    interval_seconds: int = 600
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    title: str
+    text: str
+    text_hash: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    """A stored article: its latest revision plus where it came from."""
+
+    id: str
+    url: str
+    source: str
+    title: str
+    text: str
+    text_hash: str
+    published_at: datetime | None
+    published_source: str
+    first_seen_at: datetime
+    updated_at: datetime
+    author: str = ""
+    language: str = ""
+    method: str = "trafilatura"
+    status: str = "extracted"
+    revision: int = 1
+    indexed_revision: int = 0
+    feed_id: int | None = None
+    urls: tuple[str, ...] = ()
+
+    def as_index_doc(self) -> IndexDoc:
+        return IndexDoc(
+            id=self.id,
+            url=self.url,
+            title=self.title,
+            body=self.text,
+            source=self.source,
+            published=self.published_at,
+            ingested=self.first_seen_at,
+            language=self.language,
+            revision=self.revision,
+        )

@@ -1,0 +1,147 @@
+"""The one place that reads the environment: a frozen settings object.
+
+Values come, in order of precedence, from ``NEWSWATCH_*`` environment variables, then an
+optional TOML config file (``NEWSWATCH_CONFIG``, else ``$NEWSWATCH_HOME/config.toml`` when it
+exists), then the defaults below. Keys in the file are the lower-case field names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from newswatch.errors import ConfigError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+INDEX_BACKENDS = ("embedded", "elasticsearch")
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about newswatch. Build it with :func:`load_settings`."""
+
+    home: Path = Path(".newswatch")
+    database_url: str = ""  # empty: a SQLite file in ``home``
+    index: str = "embedded"
+    index_path: Path | None = None  # embedded index file; default ``home/index.sqlite``
+    es_url: str = ""
+    allowed_private_networks: tuple[IPNetwork, ...] = ()
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_response_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    fetch_concurrency: int = 8
+    min_article_chars: int = 250  # below this the feed's own content is used instead
+    poll_interval_seconds: int = 600  # how often ``run --loop`` wakes up
+    demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports
+    config_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'newswatch.sqlite').resolve()}"
+
+    @property
+    def resolved_index_path(self) -> Path:
+        return self.index_path or self.home / "index.sqlite"
+
+    def with_allowed(self, *cidrs: str) -> Settings:
+        """A copy that also allows the given networks (the demo and tests open loopback)."""
+        extra = tuple(_parse_networks(",".join(cidrs)))
+        merged = tuple(dict.fromkeys(self.allowed_private_networks + extra))
+        return dataclasses.replace(self, allowed_private_networks=merged)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read settings from the environment (default ``os.environ``) and the config file."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    home = Path(env.get("NEWSWATCH_HOME", ".newswatch"))
+    config_path = Path(env["NEWSWATCH_CONFIG"]) if env.get("NEWSWATCH_CONFIG") else None
+    if config_path is None and (home / "config.toml").is_file():
+        config_path = home / "config.toml"
+    if config_path is not None:
+        raw.update(_read_config_file(config_path))
+        raw["config_file"] = config_path
+    for f in fields(Settings):
+        key = f"NEWSWATCH_{f.name.upper()}"
+        if key in env:
+            raw[f.name] = env[key]
+    raw.update(overrides or {})
+    return _build(raw)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return dict(data)
+
+
+def _build(raw: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        try:
+            values[f.name] = _coerce(f.name, value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {f.name}={value!r} is invalid: {exc}") from None
+    settings = Settings(**values)
+    if settings.index not in INDEX_BACKENDS:
+        raise ConfigError(
+            f"NEWSWATCH_INDEX={settings.index!r} is not one of: {', '.join(INDEX_BACKENDS)}"
+        )
+    return settings
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name in {"home", "index_path", "config_file"}:
+        return Path(value) if value not in (None, "") else None if name != "home" else Path(".")
+    if name == "allowed_private_networks":
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        return tuple(_parse_networks(str(value)))
+    default = next(f.default for f in fields(Settings) if f.name == name)
+    if isinstance(default, bool):
+        return str(value).lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return str(value)
+
+
+def _parse_networks(text: str) -> list[IPNetwork]:
+    nets: list[IPNetwork] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a CIDR network such as 127.0.0.0/8") from None
+    return nets

@@ -1,0 +1,58 @@
+"""The contract every search index implements, and the factory that picks one from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from newswatch.errors import ConfigError, NewswatchError
+from newswatch.models import IndexDoc, SearchRequest, SearchResult
+from newswatch.settings import Settings
+
+# Snippets mark matched words the same way on every backend: plain text, markdown-style bold.
+SNIPPET_START = "**"
+SNIPPET_END = "**"
+SNIPPET_ELLIPSIS = "…"
+SNIPPET_TOKENS = 20
+MAX_LIMIT = 1000  # largest page a search returns
+
+
+class IndexBackend(Protocol):
+    """A full-text index of :class:`IndexDoc`; one thread at a time per instance."""
+
+    def ensure_schema(self) -> None:
+        """Create tables/mappings if missing; safe to call repeatedly."""
+        ...
+
+    def upsert_many(self, docs: Iterable[IndexDoc]) -> int:
+        """Insert or replace documents by ``doc.id``; returns how many were written."""
+        ...
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove documents by id; returns how many existed."""
+        ...
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run ``request.query`` (see :mod:`search.query`); raises ``QuerySyntaxError``."""
+        ...
+
+    def count(self) -> int:
+        """Number of documents in the index."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; further calls are an error."""
+        ...
+
+
+def open_index(settings: Settings) -> IndexBackend:
+    """The backend ``settings.index`` names, with its schema ensured."""
+    if settings.index == "embedded":
+        from search.embedded import EmbeddedIndex
+
+        return EmbeddedIndex(settings.resolved_index_path)
+    if settings.index == "elasticsearch":
+        raise NewswatchError(
+            "the elasticsearch backend is not available yet; set NEWSWATCH_INDEX=embedded"
+        )
+    raise ConfigError(f"NEWSWATCH_INDEX={settings.index!r} is not a known index backend")

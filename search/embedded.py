@@ -1,0 +1,317 @@
+"""The embedded backend: one SQLite file, FTS5 full-text index, BM25 ranking.
+
+The query AST is compiled to SQL: each leaf (term, phrase, wildcard) becomes
+``d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)`` with a MATCH string whose
+tokens are always double-quoted, and AND/OR/NOT become SQL boolean operators (so pure-negative
+queries work). Ranking is ``bm25(docs_fts, 10.0, 1.0)`` (title 10x body) over the OR of the
+query's positive leaves; queries without positive leaves rank newest first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from newswatch.errors import QuerySyntaxError
+from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult
+from search.backend import (
+    MAX_LIMIT,
+    SNIPPET_ELLIPSIS,
+    SNIPPET_END,
+    SNIPPET_START,
+    SNIPPET_TOKENS,
+)
+from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
+
+MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
+SCHEMA_VERSION = 1
+_COLUMNS = ("title", "body")
+_LEAF_SQL = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_key TEXT NOT NULL,          -- casefolded source, for case-insensitive filtering
+    published TEXT,                    -- ISO 8601, UTC, fixed width: sorts as text
+    ingested TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS docs_published ON docs (published);
+CREATE INDEX IF NOT EXISTS docs_source_key ON docs (source_key, published);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
+    title, body, content='docs', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab (docs_fts, 'row');
+CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
+    INSERT INTO docs_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
+    INSERT INTO docs_fts (docs_fts, rowid, title, body)
+    VALUES ('delete', old.rowid, old.title, old.body);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
+    INSERT INTO docs_fts (docs_fts, rowid, title, body)
+    VALUES ('delete', old.rowid, old.title, old.body);
+    INSERT INTO docs_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+END;
+"""
+
+_UPSERT = """
+INSERT INTO docs (id, url, title, body, source, source_key, published, ingested, language,
+                  revision, extra)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    url = excluded.url, title = excluded.title, body = excluded.body,
+    source = excluded.source, source_key = excluded.source_key,
+    published = excluded.published, ingested = excluded.ingested,
+    language = excluded.language, revision = excluded.revision, extra = excluded.extra
+"""
+
+_HIT_COLUMNS = "d.rowid, d.id, d.url, d.title, d.source, d.published, d.body"
+
+
+class EmbeddedIndex:
+    """An :class:`~search.backend.IndexBackend` in one SQLite file (WAL mode)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self.ensure_schema()
+
+    def __enter__(self) -> EmbeddedIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self) -> None:
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def upsert_many(self, docs: Iterable[IndexDoc]) -> int:
+        rows = [_doc_row(doc) for doc in docs]
+        with self._lock, self._conn:
+            self._conn.executemany(_UPSERT, rows)
+        return len(rows)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        unique = [(i,) for i in dict.fromkeys(ids)]
+        with self._lock, self._conn:
+            cur = self._conn.executemany("DELETE FROM docs WHERE id = ?", unique)
+        return max(cur.rowcount, 0)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        node = parse_query(request.query)
+        limit = max(0, min(request.limit, MAX_LIMIT))
+        offset = max(0, request.offset)
+        with self._lock:
+            self._conn.execute("BEGIN")  # one snapshot for expansion, count, page and snippets
+            try:
+                count, rows, snippets = self._run(node, request, limit, offset)
+            finally:
+                self._conn.execute("ROLLBACK")
+        hits = [
+            SearchHit(
+                id=r[1],
+                url=r[2],
+                title=r[3],
+                source=r[4],
+                published=_parse_dt(r[5]),
+                score=float(r[7]),
+                snippet=snippets.get(r[0]) or _lead(r[6]),
+            )
+            for r in rows
+        ]
+        return SearchResult(total=count, hits=hits)
+
+    def _run(
+        self, node: Node, request: SearchRequest, limit: int, offset: int
+    ) -> tuple[int, list[Any], dict[int, str]]:
+        compiler = _Compiler(self._conn)
+        where = compiler.sql(node)
+        filters, filter_args = _filters(request)
+        clause = " AND ".join([where, *filters])
+        args = [*compiler.params, *filter_args]
+        total = self._conn.execute(f"SELECT count(*) FROM docs d WHERE {clause}", args)
+        count = int(total.fetchone()[0])
+        if limit == 0 or offset >= count:
+            return count, [], {}
+        rank = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked))
+        rows = self._page(clause, args, rank, limit, offset)
+        snippets = self._snippets(rank, [r[0] for r in rows]) if rank else {}
+        return count, rows, snippets
+
+    def _page(self, clause: str, args: list[Any], rank: str, limit: int, offset: int) -> list[Any]:
+        if not rank:  # match-all or pure-negative query: newest first
+            sql = (
+                f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
+                "ORDER BY d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+            )
+            return self._conn.execute(sql, [*args, limit, offset]).fetchall()
+        sql = (
+            f"SELECT {_HIT_COLUMNS}, COALESCE(-r.bm, 0.0) AS score FROM docs d "
+            "LEFT JOIN (SELECT rowid AS rid, bm25(docs_fts, 10.0, 1.0) AS bm "
+            "FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rid = d.rowid "
+            f"WHERE {clause} "
+            "ORDER BY score DESC, d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+        )
+        return self._conn.execute(sql, [rank, *args, limit, offset]).fetchall()
+
+    def _snippets(self, rank: str, rowids: Sequence[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(rowids))
+        sql = (
+            "SELECT rowid, snippet(docs_fts, 1, ?, ?, ?, ?) FROM docs_fts "
+            f"WHERE docs_fts MATCH ? AND rowid IN ({marks})"
+        )
+        args = [SNIPPET_START, SNIPPET_END, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, rank, *rowids]
+        return {int(rowid): text for rowid, text in self._conn.execute(sql, args)}
+
+
+class _Compiler:
+    """Compiles one query AST to a SQL boolean expression plus its parameters."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.params: list[Any] = []
+        self.ranked: list[str] = []  # MATCH strings of leaves not under an odd number of NOTs
+
+    def sql(self, node: Node, positive: bool = True) -> str:
+        if isinstance(node, MatchAll):
+            return "1"
+        if isinstance(node, Not):
+            return f"NOT ({self.sql(node.item, not positive)})"
+        if isinstance(node, And | Or):
+            op = " AND " if isinstance(node, And) else " OR "
+            return _balanced([self.sql(item, positive) for item in node.items], op)
+        match = self._leaf(node)
+        if match is None:
+            return "0"
+        if positive:
+            self.ranked.append(match)
+        self.params.append(match)
+        return _LEAF_SQL
+
+    def _leaf(self, node: Term | Phrase) -> str | None:
+        """The FTS5 MATCH string of one leaf; ``None`` when it can match nothing."""
+        if node.field is not None and node.field not in _COLUMNS:
+            raise QuerySyntaxError(f"the embedded index cannot search field {node.field!r}")
+        column = f"{{{node.field}}} : " if node.field else ""
+        if isinstance(node, Phrase) or not node.wildcard:
+            return column + _quote(node.text)
+        stem = node.text.rstrip("*")
+        if "*" not in stem and "?" not in stem:  # trailing * only: a native FTS5 prefix query
+            return f"{column}{_quote(stem)} *"
+        words = self._expand(node.text)
+        if not words:
+            return None
+        return column + "(" + " OR ".join(_quote(w) for w in words) + ")"
+
+    def _expand(self, pattern: str) -> list[str]:
+        """Indexed words matching a wildcard pattern (``*`` any run, ``?`` one character)."""
+        glob = _fold(pattern).replace("[", "[[]")
+        literal = re.split(r"[*?]", glob, maxsplit=1)[0]
+        sql, args = "SELECT term FROM docs_vocab WHERE term GLOB ?", [glob]
+        if literal:
+            sql += " AND term >= ? AND term < ?"
+            args += [literal, literal + "\U0010ffff"]
+        rows = self.conn.execute(f"{sql} LIMIT {MAX_EXPANSIONS + 1}", args).fetchall()
+        if len(rows) > MAX_EXPANSIONS:
+            raise QuerySyntaxError(
+                f"the wildcard {pattern!r} matches more than {MAX_EXPANSIONS} words; "
+                "make it more specific"
+            )
+        return [row[0] for row in rows]
+
+
+def _balanced(parts: list[str], op: str) -> str:
+    """Join with ``op`` as a shallow tree (SQLite limits expression depth to 1000)."""
+    if len(parts) <= 8:
+        return "(" + op.join(parts) + ")"
+    middle = len(parts) // 2
+    return "(" + _balanced(parts[:middle], op) + op + _balanced(parts[middle:], op) + ")"
+
+
+def _quote(text: str) -> str:
+    """An FTS5 string: the tokenizer splits it; inside it no FTS5 syntax applies.
+
+    NUL would end the expression early in SQLite's C code; it is not a word character anyway.
+    """
+    return '"' + text.replace('"', '""').replace("\x00", " ") + '"'
+
+
+def _fold(text: str) -> str:
+    """Lowercase and strip diacritics, like ``unicode61 remove_diacritics 2``."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
+    sql: list[str] = []
+    args: list[Any] = []
+    if request.source:
+        sql.append("d.source_key = ?")
+        args.append(request.source.casefold())
+    if request.since is not None:
+        sql.append("d.published >= ?")
+        args.append(_iso(request.since))
+    if request.until is not None:
+        sql.append("d.published <= ?")
+        args.append(_iso(request.until))
+    return sql, args
+
+
+def _doc_row(doc: IndexDoc) -> tuple[Any, ...]:
+    extra = json.dumps(doc.extra, ensure_ascii=False, sort_keys=True, default=str)
+    return (
+        doc.id, doc.url, doc.title, doc.body, doc.source, doc.source.casefold(),
+        _iso(doc.published), _iso(doc.ingested), doc.language, doc.revision, extra,
+    )  # fmt: skip
+
+
+def _iso(value: datetime | None) -> str | None:
+    """UTC, microsecond precision, fixed width; naive datetimes are taken to be UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _lead(body: str) -> str:
+    """The first words of a body, for hits that have no highlighted snippet."""
+    words = body.split()
+    text = " ".join(words[:SNIPPET_TOKENS])
+    return text + SNIPPET_ELLIPSIS if len(words) > SNIPPET_TOKENS else text

@@ -1,0 +1,258 @@
+"""The query language: Lucene-style strings parsed once (with luqum) into a small immutable AST.
+
+Every backend compiles this AST, never the raw string, so a saved search means the same thing
+everywhere. Semantics (see ``docs/query-language.md``): the default operator is AND (adjacent
+terms must all match); precedence is NOT/``-`` > AND > OR > implicit AND, so ``a b OR c`` means
+``a AND (b OR c)``; ``+term`` is the same as ``term`` and ``-term`` the same as ``NOT term``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from luqum import tree as lq
+from luqum.thread import parse as _luqum_parse
+
+from newswatch.errors import QuerySyntaxError
+
+KNOWN_FIELDS: frozenset[str] = frozenset({"title", "body"})
+MAX_QUERY_CHARS = 2000
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word; ``wildcard`` when ``text`` contains ``*`` (any run) or ``?`` (one character)."""
+
+    text: str
+    field: str | None = None
+    wildcard: bool = False
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words that must appear next to each other, in this order."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class MatchAll:
+    """Every document: the empty query or ``*``."""
+
+
+Node = Term | Phrase | And | Or | Not | MatchAll
+
+_LOCK = threading.Lock()  # PLY's parser object keeps state between calls
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_LEADING_APOSTROPHE = re.compile(r"(?:^|(?<=[\s(:+\-]))'")
+_OPERATOR_WORDS = {"&&": "AND", "||": "OR", "!": "NOT"}
+_UNSUPPORTED = {
+    lq.Range: "ranges ([a TO b]) are not supported; use the since/until filters for dates",
+    lq.From: "ranges (>x) are not supported; use the since/until filters for dates",
+    lq.To: "ranges (<x) are not supported; use the since/until filters for dates",
+    lq.Fuzzy: "fuzzy search (~) is not supported",
+    lq.Proximity: 'proximity search ("…"~n) is not supported',
+    lq.Boost: "boosts (^) are not supported",
+    lq.Regex: "regular expressions (/…/) are not supported",
+}
+
+
+def parse_query(text: str) -> Node:
+    """Parse a user's query string; raises :class:`QuerySyntaxError` and nothing else."""
+    if not isinstance(text, str):
+        raise QuerySyntaxError("the query must be a string")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}",
+            MAX_QUERY_CHARS,
+        )
+    if not text.strip():
+        return MatchAll()
+    bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:
+        raise QuerySyntaxError("the query is not valid Unicode text (lone surrogate)", bad)
+    _check_nesting(text)
+    # A leading ' cannot start a luqum term; blank it (same length, so positions hold).
+    cleaned = _LEADING_APOSTROPHE.sub(" ", text)
+    if not cleaned.strip():
+        return MatchAll()
+    try:
+        with _LOCK:
+            tree = _luqum_parse(cleaned)
+    except Exception as exc:  # luqum/PLY raise ParseError, but also ValueError, AssertionError…
+        raise _syntax_error(text, str(exc)) from None
+    try:
+        node = _convert(tree, None, 0, 0)
+    except QuerySyntaxError:
+        raise
+    except Exception as exc:  # RecursionError or a luqum surprise: still a syntax error
+        raise QuerySyntaxError(f"cannot understand the query ({type(exc).__name__})") from None
+    if node is None:
+        raise QuerySyntaxError("the query has no searchable words (letters or digits)", 0)
+    return node
+
+
+def _syntax_error(text: str, message: str) -> QuerySyntaxError:
+    """Turn a luqum error message into our error, with the best position we can find."""
+    m = re.search(r"unexpected\s+'(.*)' at position (\d+)", message, re.DOTALL)
+    if m:
+        token, pos = m.group(1), int(m.group(2))
+        if token == ")":
+            return QuerySyntaxError("unbalanced parenthesis: ')' without '('", pos)
+        return QuerySyntaxError(f"unexpected {token!r}", pos)
+    m = re.search(r"Illegal character '(.)", message, re.DOTALL)
+    pos_m = re.search(r"at position (\d+)", message)
+    if m and pos_m:
+        char, pos = m.group(1), int(pos_m.group(1))
+        if char == '"':
+            return QuerySyntaxError("unbalanced quote: '\"' without a closing '\"'", pos)
+        return QuerySyntaxError(f"unexpected character {char!r}", pos)
+    quote, paren = _unbalanced(text)
+    if quote is not None:
+        return QuerySyntaxError("unbalanced quote: '\"' without a closing '\"'", quote)
+    if paren is not None:
+        return QuerySyntaxError("unbalanced parenthesis: '(' without ')'", paren)
+    return QuerySyntaxError(
+        "unexpected end of query (an operator or field is missing what follows it)", len(text)
+    )
+
+
+def _unbalanced(text: str) -> tuple[int | None, int | None]:
+    """Positions of an unclosed quote and of an unclosed parenthesis, if any."""
+    opens: list[int] = []
+    quote: int | None = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quote = i if quote is None else None
+        elif quote is None and ch == "(":
+            opens.append(i)
+        elif quote is None and ch == ")" and opens:
+            opens.pop()
+        i += 1
+    return quote, (opens[0] if opens else None)
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep parenthesis nesting before luqum builds (and we walk) a deep tree."""
+    depth, in_quote, i = 0, False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            in_quote = not in_quote
+        elif not in_quote and ch == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QuerySyntaxError(f"the query is nested deeper than {MAX_DEPTH} levels", i)
+        elif not in_quote and ch == ")":
+            depth -= 1
+        i += 1
+
+
+def _convert(item: lq.Item, field: str | None, depth: int, steps: int) -> Node | None:
+    """Map one luqum node to ours; ``None`` means "no searchable words here" (dropped)."""
+    if depth > MAX_DEPTH or steps > 4 * MAX_DEPTH:
+        raise QuerySyntaxError(f"the query is nested deeper than {MAX_DEPTH} levels", item.pos)
+    steps += 1
+    for cls, message in _UNSUPPORTED.items():
+        if isinstance(item, cls):
+            raise QuerySyntaxError(message, item.pos)
+    if isinstance(item, lq.Phrase):
+        words = _ESCAPED.sub(r"\1", item.value[1:-1]).lower()
+        return Phrase(words, field) if _searchable(words) else None
+    if isinstance(item, lq.Word):
+        return _word(item, field)
+    if isinstance(item, lq.SearchField):
+        return _search_field(item, field, depth, steps)
+    if isinstance(item, lq.BaseGroup):
+        return _convert(item.expr, field, depth, steps)
+    if isinstance(item, lq.Plus):
+        return _convert(item.a, field, depth, steps)
+    if isinstance(item, lq.Not | lq.Prohibit):
+        inner = _convert(item.a, field, depth + 1, steps)
+        return None if inner is None else Not(inner)
+    if isinstance(item, lq.AndOperation | lq.UnknownOperation | lq.OrOperation):
+        parts = [_convert(op, field, depth + 1, steps) for op in item.operands]
+        items = tuple(p for p in parts if p is not None)
+        if isinstance(item, lq.OrOperation):
+            return _or(items)
+        return _and(items)
+    raise QuerySyntaxError(f"unsupported syntax {str(item)!r}", item.pos)
+
+
+def _word(item: lq.Word, field: str | None) -> Node | None:
+    raw: str = item.value
+    if raw in _OPERATOR_WORDS:
+        raise QuerySyntaxError(f"use {_OPERATOR_WORDS[raw]} instead of {raw!r}", item.pos)
+    if not item.has_wildcard():
+        text = item.unescaped_value.lower()
+        return Term(text, field) if _searchable(text) else None
+    if set(raw) <= {"*"}:
+        return MatchAll()
+    if not all(ch.isalnum() or ch in "*?" for ch in raw) or not _searchable(raw):
+        raise QuerySyntaxError(
+            f"wildcards (* and ?) work on single words of letters and digits, not {raw!r}",
+            item.pos,
+        )
+    return Term(raw.lower(), field, wildcard=True)
+
+
+def _search_field(item: lq.SearchField, field: str | None, depth: int, steps: int) -> Node | None:
+    name = str(item.name).lower()
+    if field is not None:
+        raise QuerySyntaxError(f"field {name!r} cannot be nested inside field {field!r}", item.pos)
+    if name not in KNOWN_FIELDS:
+        hint = "; filter by source with the source option" if name == "source" else ""
+        raise QuerySyntaxError(
+            f"unknown field {name!r}; known fields are {', '.join(sorted(KNOWN_FIELDS))}"
+            f" (put text containing ':' in quotes){hint}",
+            item.pos,
+        )
+    return _convert(item.expr, name, depth, steps)
+
+
+def _searchable(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _and(items: tuple[Node, ...]) -> Node | None:
+    items = tuple(i for i in items if not isinstance(i, MatchAll)) or items[:1]
+    items = tuple(x for i in items for x in (i.items if isinstance(i, And) else (i,)))
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else And(items)
+
+
+def _or(items: tuple[Node, ...]) -> Node | None:
+    if any(isinstance(i, MatchAll) for i in items):
+        return MatchAll()
+    items = tuple(x for i in items for x in (i.items if isinstance(i, Or) else (i,)))
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else Or(items)
