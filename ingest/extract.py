@@ -6,9 +6,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from newswatch.models import Extracted, FeedEntry
-
 from ingest.feeds import html_to_text
+from newswatch.models import Extracted, FeedEntry
 
 # Ask htmldate for the full timestamp when the page states one.
 _DATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}

@@ -105,7 +105,7 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
         link = _text(item.get("url") or item.get("external_url"))
         title = _text(item.get("title"))
         summary = _text(item.get("summary"))
-        content = _text(item.get("content_html") or item.get("content_text"))
+        body = _text(item.get("content_html") or item.get("content_text"))
         guid = _text(item.get("id")) or link or _digest(title, summary)
         if not guid or not (link or title or summary):
             continue
@@ -119,7 +119,7 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
                 link=link,
                 title=title,
                 summary=summary,
-                content=content,
+                content=body,
                 author=author,
                 published=published or updated,
                 updated=updated,

@@ -15,7 +15,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from newswatch import __version__, console as out
+from newswatch import __version__
+from newswatch import console as out
 from newswatch.errors import NewswatchError
 from newswatch.models import SearchRequest
 from newswatch.pipeline import Runtime, add_feed, open_runtime, run_once
@@ -240,7 +241,8 @@ def _fail(message: str, code: int, debug: bool) -> None:
         import traceback
 
         traceback.print_exc()
-    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    one_line = " ".join(message.split())
+    stderr.print(f"[red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -115,10 +115,9 @@ class Store:
             existing = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).first()
             if existing is not None:
                 return _feed(existing), False
-            try:
+            # a concurrent writer may have added it meanwhile: then the savepoint rolls back
+            with suppress(IntegrityError), conn.begin_nested():
                 conn.execute(insert(t.feeds).values(url=url, title=title, added_at=now))
-            except IntegrityError:  # raced with another writer: it is there now
-                pass
             row = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).one()
             return _feed(row), True
 

@@ -20,8 +20,6 @@ from ingest.extract import choose_text, extract_article
 from ingest.feeds import entry_hash, parse_feed
 from ingest.fetch import FEED_ACCEPT, Fetcher
 from ingest.urls import article_id, canonicalize, choose_canonical
-from search.backend import IndexBackend, open_index
-
 from newswatch.db import EntryState, Store
 from newswatch.errors import FetchError, NewswatchError
 from newswatch.models import (
@@ -35,6 +33,7 @@ from newswatch.models import (
     RunReport,
 )
 from newswatch.settings import Settings
+from search.backend import IndexBackend, open_index
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # an entry whose page keeps failing is retried on this many runs

@@ -42,7 +42,7 @@ def _rss20(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str,
         f"<title>{escape(outlet.name)}</title>\n<link>{escape(base)}/</link>\n",
         f"<description>{escape(outlet.description)}</description>\n<language>en-us</language>\n",
         f"<lastBuildDate>{_rfc822(items[0])}</lastBuildDate>\n",
-        f"<atom:link href={quoteattr(base + outlet.feed_path)} rel=\"self\" "
+        f'<atom:link href={quoteattr(base + outlet.feed_path)} rel="self" '
         'type="application/rss+xml"/>\n',
     ]
     for a in items:
@@ -65,12 +65,14 @@ def _rss20(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str,
 
 def _atom10(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str, str]) -> str:
     tag = f"tag:{outlet.slug}.example,2026:"
+    self_href = quoteattr(base + outlet.feed_path)
     out = [
         _XML_DECL,
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n',
         f"<id>{tag}feed</id>\n<title>{escape(outlet.name)}</title>\n",
-        f"<subtitle>{escape(outlet.description)}</subtitle>\n<updated>{_iso(items[0])}</updated>\n",
-        f'<link rel="self" type="application/atom+xml" href={quoteattr(base + outlet.feed_path)}/>\n',
+        f"<subtitle>{escape(outlet.description)}</subtitle>\n",
+        f"<updated>{_iso(items[0])}</updated>\n",
+        f'<link rel="self" type="application/atom+xml" href={self_href}/>\n',
         f'<link rel="alternate" type="text/html" href={quoteattr(base + "/")}/>\n',
         f"<author><name>{escape(outlet.name)}</name></author>\n",
     ]
@@ -138,7 +140,10 @@ def _json11(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str
 
 
 _RENDERERS: dict[str, Callable[[Outlet, list[DemoArticle], str, dict[str, str]], str]] = {
-    "rss20": _rss20, "atom10": _atom10, "rss10": _rss10, "json11": _json11,
+    "rss20": _rss20,
+    "atom10": _atom10,
+    "rss10": _rss10,
+    "json11": _json11,
 }
 
 

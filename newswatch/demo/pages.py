@@ -31,9 +31,16 @@ _FEED_TYPES = {
 }
 _NAV = ("World", "Business", "Local", "Sports", "Weather", "Technology", "Opinion")
 _SECTIONS = {
-    "dprk": "World", "iran": "World", "markets": "Business", "sports": "Sports",
-    "weather": "Weather", "tech": "Technology", "science": "Science", "local": "Local",
-    "health": "Health", "travel": "Travel",
+    "dprk": "World",
+    "iran": "World",
+    "markets": "Business",
+    "sports": "Sports",
+    "weather": "Weather",
+    "tech": "Technology",
+    "science": "Science",
+    "local": "Local",
+    "health": "Health",
+    "travel": "Travel",
 }
 _COMMENTS = (
     ("rivertonreader", "Thanks for laying this out so clearly. I had only seen the headline."),
@@ -138,13 +145,16 @@ def _paras(article: DemoArticle, ads_after: tuple[int, ...] = ()) -> str:
     for i, para in enumerate(article.paragraphs, start=1):
         out.append(f"<p>{_e(para)}</p>\n")
         if i in ads_after and i < len(article.paragraphs):
-            out.append(f'<div class="ad ad-inline"><span>Advertisement</span> {_e(AD_TEXT)}</div>\n')
+            out.append(
+                f'<div class="ad ad-inline"><span>Advertisement</span> {_e(AD_TEXT)}</div>\n'
+            )
     return "".join(out)
 
 
 def _time(article: DemoArticle, css: str = "") -> str:
     cls = f' class="{css}"' if css else ""
-    return f'<time{cls} datetime="{article.published:%Y-%m-%dT%H:%M:%SZ}">{human_date(article)}</time>'
+    stamp = f"{article.published:%Y-%m-%dT%H:%M:%SZ}"
+    return f'<time{cls} datetime="{stamp}">{human_date(article)}</time>'
 
 
 def _ledger(a: DemoArticle) -> str:
@@ -208,15 +218,21 @@ def _channel9(a: DemoArticle) -> str:
 
 
 _ARTICLE_MARKUP: dict[str, Callable[[DemoArticle], str]] = {
-    "ledger": _ledger, "globalwire": _globalwire, "observer": _observer,
-    "newsroom24": _newsroom24, "channel9": _channel9,
+    "ledger": _ledger,
+    "globalwire": _globalwire,
+    "observer": _observer,
+    "newsroom24": _newsroom24,
+    "channel9": _channel9,
 }
 
 
 def _json_ld(outlet: Outlet, a: DemoArticle, canonical: str) -> str:
     data = {
-        "@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
-        "datePublished": f"{a.published:%Y-%m-%dT%H:%M:%SZ}", "url": canonical,
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": a.title,
+        "datePublished": f"{a.published:%Y-%m-%dT%H:%M:%SZ}",
+        "url": canonical,
         "author": {"@type": "Person", "name": a.author},
         "publisher": {"@type": "Organization", "name": outlet.name},
     }
@@ -247,7 +263,7 @@ def render_article(
         main = (
             f'<div class="ad ad-leaderboard"><span>Advertisement</span> {_e(AD_TEXT)}</div>\n'
             f'<div class="layout">\n{main}<aside class="trending">\n<h3>Trending now</h3>\n'
-            f'<ol>{trending}</ol>\n</aside>\n</div>\n'
+            f"<ol>{trending}</ol>\n</aside>\n</div>\n"
             '<div class="ad ad-footer"><span>Advertisement</span> Compare quotes from 40 '
             "insurers in two minutes</div>\n"
         )

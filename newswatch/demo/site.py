@@ -17,34 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from newswatch.demo.feeds import FEED_CONTENT_TYPES, render_feed
-from newswatch.demo.pages import (
-    AD_TEXT,
-    COMMENT_MARKER,
-    COOKIE_TEXT,
-    render_article,
-    render_home,
-)
+from newswatch.demo.pages import AD_TEXT as AD_TEXT
+from newswatch.demo.pages import COMMENT_MARKER as COMMENT_MARKER
+from newswatch.demo.pages import COOKIE_TEXT as COOKIE_TEXT
+from newswatch.demo.pages import render_article, render_home
 from newswatch.demo.server import Route, SiteServer
 from newswatch.errors import NewswatchError
-
-__all__ = [
-    "AD_TEXT",
-    "COMMENT_MARKER",
-    "CONTENT_DIR",
-    "COOKIE_TEXT",
-    "OUTLETS",
-    "ROLES",
-    "TOPICS",
-    "TRACKED_ARTICLE",
-    "TRACKING_QUERY",
-    "DemoArticle",
-    "DemoSite",
-    "Outlet",
-    "build_routes",
-    "canonical_url",
-    "feed_link",
-    "load_articles",
-]
 
 CONTENT_DIR = Path(__file__).parent / "content"
 
@@ -81,16 +59,41 @@ class Outlet:
 
 
 OUTLETS: tuple[Outlet, ...] = (
-    Outlet("ledger", "The Daily Ledger", "/feed.xml", "rss20",
-           "Independent reporting on world affairs, business and the city of Riverton."),
-    Outlet("globalwire", "Global Wire Service", "/atom.xml", "atom10",
-           "Fast, accurate news from the Global Wire Service desks around the world."),
-    Outlet("observer", "Capital Observer", "/rss.rdf", "rss10",
-           "Politics, policy and life in the state capital, Carlton."),
-    Outlet("newsroom24", "Newsroom24", "/feed.json", "json11",
-           "The stories everyone is talking about, 24 hours a day."),
-    Outlet("channel9", "Channel 9 News", "/rss", "rss20",
-           "Channel 9 News: local news, weather and sports for Riverton and the valley."),
+    Outlet(
+        "ledger",
+        "The Daily Ledger",
+        "/feed.xml",
+        "rss20",
+        "Independent reporting on world affairs, business and the city of Riverton.",
+    ),
+    Outlet(
+        "globalwire",
+        "Global Wire Service",
+        "/atom.xml",
+        "atom10",
+        "Fast, accurate news from the Global Wire Service desks around the world.",
+    ),
+    Outlet(
+        "observer",
+        "Capital Observer",
+        "/rss.rdf",
+        "rss10",
+        "Politics, policy and life in the state capital, Carlton.",
+    ),
+    Outlet(
+        "newsroom24",
+        "Newsroom24",
+        "/feed.json",
+        "json11",
+        "The stories everyone is talking about, 24 hours a day.",
+    ),
+    Outlet(
+        "channel9",
+        "Channel 9 News",
+        "/rss",
+        "rss20",
+        "Channel 9 News: local news, weather and sports for Riverton and the valley.",
+    ),
 )
 
 
@@ -194,7 +197,9 @@ def build_routes(outlet: Outlet, base_url: str, articles: list[DemoArticle]) -> 
             content_type=FEED_CONTENT_TYPES[outlet.feed_format],
             last_modified=newest,
         ),
-        "/robots.txt": Route(b"User-agent: *\nAllow: /\n", content_type="text/plain; charset=utf-8"),
+        "/robots.txt": Route(
+            b"User-agent: *\nAllow: /\n", content_type="text/plain; charset=utf-8"
+        ),
     }
     for article in mine:
         related = [a for a in mine if a.slug != article.slug][:4]
@@ -206,7 +211,10 @@ def build_routes(outlet: Outlet, base_url: str, articles: list[DemoArticle]) -> 
 
 
 class DemoSite:
-    """Starts one SiteServer per outlet on consecutive loopback ports base_port+i (base_port=0: free ports)."""
+    """Starts one SiteServer per outlet on consecutive loopback ports base_port+i.
+
+    ``base_port=0`` gives every outlet a free port instead.
+    """
 
     def __init__(self, base_port: int = 0) -> None:
         self.base_port = base_port

@@ -1,0 +1,132 @@
+"""The `newswatch` command as a user runs it: real processes, real loopback servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswatch.demo.site import OUTLETS, load_articles
+
+EXE = str(Path(sys.executable).parent / "newswatch")
+
+
+def newswatch(home: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    full_env.update({"NEWSWATCH_HOME": str(home), "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+                     "COLUMNS": "200"})
+    full_env.update(env or {})
+    done = subprocess.run([EXE, *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"newswatch {args} failed ({done.returncode}):\n{done.stderr}")
+    return done
+
+
+def _free_port_block(size: int) -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + size > 65535:
+            continue
+        try:
+            socks = []
+            for port in range(base, base + size):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no block of free ports")
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    home = tmp_path_factory.mktemp("demo")
+    port = str(_free_port_block(len(OUTLETS)))
+    first = newswatch(home, "demo", "--port", port)
+    second = newswatch(home, "demo", "--port", port)
+    return home, first, second
+
+
+def test_demo_reports_what_happened_and_a_rerun_adds_nothing(demo_home) -> None:  # type: ignore[no-untyped-def]
+    _home, first, second = demo_home
+    n = len(load_articles())
+    assert f"Polled {len(OUTLETS)} feed(s) (0 failed)" in first.stdout
+    assert f"Articles: {n} new, 0 updated, 0 unchanged, 0 failed; {n} indexed." in first.stdout
+    assert "Sample search" in first.stdout and "match" in first.stdout
+    assert "Articles: 0 new, 0 updated, 0 unchanged, 0 failed; 0 indexed." in second.stdout
+
+
+def test_search_and_show_json(demo_home) -> None:  # type: ignore[no-untyped-def]
+    home = demo_home[0]
+    found = json.loads(newswatch(home, "search", "Tobruk", "--json", "--limit", "50").stdout)
+    assert found["total"] >= 4
+    hit = found["hits"][0]
+    assert {"id", "url", "title", "source", "published"} <= set(hit)
+    shown = json.loads(newswatch(home, "show", hit["id"], "--json").stdout)
+    assert shown["url"] == hit["url"] and shown["title"] == hit["title"]
+    assert shown["published_source"] in {"page", "feed", "first-seen"}
+    assert shown["revisions"][0]["revision"] == 1 and "Tobruk" in shown["text"]
+    by_url = json.loads(newswatch(home, "show", hit["url"], "--json").stdout)
+    assert by_url["id"] == hit["id"]
+    one_source = json.loads(
+        newswatch(home, "search", "", "--source", hit["source"], "--json", "--limit", "50").stdout
+    )
+    assert one_source["total"] >= 1 and {h["source"] for h in one_source["hits"]} == {hit["source"]}
+    future = json.loads(newswatch(home, "search", "Tobruk", "--since", "2030-01-01", "--json").stdout)
+    assert future["total"] == 0
+
+
+def test_feeds_list_json(demo_home) -> None:  # type: ignore[no-untyped-def]
+    listed = json.loads(newswatch(demo_home[0], "feeds", "list", "--json").stdout)
+    assert len(listed) == len(OUTLETS)
+    assert sum(f["articles"] for f in listed) == len(load_articles())
+    assert all(f["last_error"] == "" and f["title"] for f in listed)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["feeds", "add", "not a url"], {}, "not a feed URL"),
+        (["search", '"unbalanced'], {}, "invalid query"),
+        (["show", "0123456789abcdef0123"], {}, "no article"),
+        (["feeds", "import", "/nonexistent.opml"], {}, "nonexistent.opml"),
+        (["init"], {"NEWSWATCH_INDEX": "solr"}, "NEWSWATCH_INDEX"),
+        (["init"], {"NEWSWATCH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}, "cannot reach"),
+        (["init"], {"NEWSWATCH_DATABASE_URL": "oracle://x"}, "database URL"),
+    ],
+)
+def test_user_errors_are_one_clear_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    done = newswatch(tmp_path, *args, env=env, check=False)
+    assert done.returncode == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_opml_import_and_run_once_json(tmp_path: Path) -> None:
+    from newswatch.demo.site import DemoSite
+
+    with DemoSite(base_port=0) as site:
+        outlines = "".join(f'<outline type="rss" text="o" xmlUrl="{u}"/>' for u in site.feed_urls())
+        opml = tmp_path / "feeds.opml"
+        opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+        assert "new" in newswatch(tmp_path, "feeds", "import", str(opml)).stdout
+        again = newswatch(tmp_path, "feeds", "import", str(opml)).stdout
+        assert f"{len(OUTLETS)} feed(s)" in again and "0 new" in again
+        report = json.loads(newswatch(tmp_path, "run", "--once", "--json").stdout)
+    assert report["articles"]["new"] == len(load_articles())
+    assert report["feeds_polled"] == len(OUTLETS)
