@@ -118,12 +118,19 @@ def run(mode: str, interval: int | None, as_json: bool) -> None:
     pause = interval or settings.poll_interval_seconds
     with runtime(settings) as rt:
         while True:
-            with out.RichProgress(stderr) as progress:
-                report = run_once(rt, progress)
-            if as_json:
-                out.print_json(stdout, report.as_dict())
+            try:
+                with out.RichProgress(stderr) as progress:
+                    report = run_once(rt, progress)
+            except NewswatchError as exc:
+                if mode == "once":
+                    raise
+                # one bad pass (database or index briefly down) must not end the loop
+                stderr.print(f"[red]error:[/] {escape(' '.join(str(exc).split()))}")
             else:
-                out.print_report(stdout, report)
+                if as_json:
+                    out.print_json(stdout, report.as_dict())
+                else:
+                    out.print_report(stdout, report)
             if mode == "once":
                 return
             stdout.print(f"Next pass in {pause}s (Ctrl-C to stop).")
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="newswatch", standalone_mode=False)
     except click.exceptions.Abort:
-        stderr.print("aborted")
+        stderr.print("interrupted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

@@ -130,3 +130,27 @@ def test_opml_import_and_run_once_json(tmp_path: Path) -> None:
         report = json.loads(newswatch(tmp_path, "run", "--once", "--json").stdout)
     assert report["articles"]["new"] == len(load_articles())
     assert report["feeds_polled"] == len(OUTLETS)
+
+
+def test_run_loop_keeps_polling_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from newswatch.demo.site import DemoSite
+
+    with DemoSite(base_port=0) as site:
+        newswatch(tmp_path, "feeds", "add", site.feed_urls()[0])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+        env.update({"NEWSWATCH_HOME": str(tmp_path),
+                    "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8"})
+        proc = subprocess.Popen([EXE, "run", "--loop", "--interval", "1"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and site.servers[OUTLETS[0].slug].hits(
+            "/" + site.feed_urls()[0].split("/", 3)[3]
+        ) < 2:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert out.count("Polled 1 feed(s)") >= 2
+    assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err
