@@ -16,11 +16,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ingest.politeness import HostGate, host_key, retry_after_seconds
 from newswatch.errors import BlockedAddressError, FetchError
 from newswatch.models import FetchResult
 from newswatch.settings import IPNetwork, Settings
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+BUSY_STATUSES = {429, 503}
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -41,15 +43,21 @@ def address_allowed(ip: str, allowed: Iterable[IPNetwork]) -> bool:
 class Fetcher:
     """Fetches URLs politely and safely. Build one per run and ``close`` it after."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        gate: HostGate | None = None,
+    ) -> None:
         self.settings = settings
+        self.gate = gate or HostGate(settings.per_host_concurrency, settings.per_host_delay)
         timeout = httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
         )
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": settings.resolved_user_agent, "Accept-Encoding": "gzip, deflate"},
             transport=transport or httpx.HTTPTransport(retries=1),
             limits=httpx.Limits(max_connections=max(4, settings.fetch_concurrency * 2)),
         )
@@ -79,13 +87,27 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
-        for _hop in range(self.settings.max_redirects + 1):
+        hops = 0
+        waited = False
+        while True:
             self._check_url(current)
-            result = self._get_once(url, current, headers, deadline)
+            try:
+                with self.gate.slot(host_key(current)):
+                    result = self._get_once(url, current, headers, deadline)
+            except FetchError as exc:
+                if exc.retry_after is None:
+                    raise
+                self.gate.defer(host_key(current), exc.retry_after)
+                if waited or exc.retry_after > self.settings.max_retry_after:
+                    raise
+                waited = True  # wait once (the gate holds the next start back), then retry
+                continue
             if isinstance(result, FetchResult):
                 return result
+            hops += 1
+            if hops > self.settings.max_redirects:
+                raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
             current = result
-        raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
 
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
@@ -118,10 +140,14 @@ class Fetcher:
                 if response.status_code == 304:
                     return _result(original, url, response, b"", not_modified=True)
                 if response.status_code >= 400:
-                    phrase = response.reason_phrase or ""
+                    reason = f"HTTP {response.status_code} {response.reason_phrase or ''}".strip()
+                    wait = None
+                    if response.status_code in BUSY_STATUSES:
+                        wait = retry_after_seconds(response.headers.get("retry-after"))
+                        if wait is not None:
+                            reason += f" (asked to retry after {wait:.0f}s)"
                     raise FetchError(
-                        original, f"HTTP {response.status_code} {phrase}".strip(),
-                        status=response.status_code,
+                        original, reason, status=response.status_code, retry_after=wait
                     )
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:

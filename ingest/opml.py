@@ -25,3 +25,20 @@ def parse_opml(content: bytes) -> list[tuple[str, str]]:
             seen.add(url)
             found.append((url, (outline.get("title") or outline.get("text") or "").strip()))
     return found
+
+
+def render_opml(feeds: list[tuple[str, str, str]], title: str = "newswatch feeds") -> bytes:
+    """An OPML 2.0 document listing ``(feed_url, title, site_url)`` triples."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = title
+    body = ElementTree.SubElement(root, "body")
+    for url, feed_title, site_url in feeds:
+        attrs = {"type": "rss", "text": feed_title or url, "xmlUrl": url}
+        if feed_title:
+            attrs["title"] = feed_title
+        if site_url:
+            attrs["htmlUrl"] = site_url
+        ElementTree.SubElement(body, "outline", attrs)
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

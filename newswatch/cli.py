@@ -18,8 +18,9 @@ from rich.markup import escape
 from newswatch import __version__
 from newswatch import console as out
 from newswatch.errors import NewswatchError
-from newswatch.models import SearchRequest
-from newswatch.pipeline import Runtime, add_feed, open_runtime, run_once
+from newswatch.models import Feed, SearchRequest
+from newswatch.pipeline import add_feed, open_runtime, run_once, subscribe
+from newswatch.runtime import Runtime
 from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
 
 stdout = Console(soft_wrap=True)
@@ -63,12 +64,99 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("urls", nargs=-1, required=True)
-def feeds_add(urls: tuple[str, ...]) -> None:
-    """Register one or more feed URLs."""
+@click.option("--no-check", is_flag=True, help="Register as given, without fetching it.")
+def feeds_add(urls: tuple[str, ...], no_check: bool) -> None:
+    """Register feeds. A site's home page works too: its announced feed is used."""
     with runtime() as rt:
         for url in urls:
-            feed, new = add_feed(rt, url)
-            stdout.print(f"{'Added' if new else 'Already registered'}: feed {feed.id} {feed.url}")
+            if no_check:
+                feed, new = add_feed(rt, url)
+                note = ""
+            else:
+                sub = subscribe(rt, url)
+                feed, new, note = sub.feed, sub.new, f" ({sub.note})"
+            verb = "Added" if new else "Already registered"
+            stdout.print(f"{verb}: feed {feed.id} {escape(feed.url)}{escape(note)}")
+
+
+def _feed_or_fail(rt: Runtime, ref: str) -> Feed:
+    feed = rt.store.find_feed(ref)
+    if feed is None:
+        raise NewswatchError(f"no feed {ref!r} (give its id or URL from `newswatch feeds list`)")
+    return feed
+
+
+@feeds.command("remove")
+@click.argument("refs", nargs=-1, required=True)
+def feeds_remove(refs: tuple[str, ...]) -> None:
+    """Stop following feeds (by id or URL); their articles stay searchable."""
+    with runtime() as rt:
+        for ref in refs:
+            feed = _feed_or_fail(rt, ref)
+            rt.store.remove_feed(feed.id)
+            stdout.print(f"Removed feed {feed.id} {escape(feed.url)}")
+
+
+@feeds.command("pause")
+@click.argument("refs", nargs=-1, required=True)
+def feeds_pause(refs: tuple[str, ...]) -> None:
+    """Stop polling feeds until they are resumed."""
+    _set_paused(refs, True)
+
+
+@feeds.command("resume")
+@click.argument("refs", nargs=-1, required=True)
+def feeds_resume(refs: tuple[str, ...]) -> None:
+    """Poll paused feeds again (on the next run)."""
+    _set_paused(refs, False)
+
+
+def _set_paused(refs: tuple[str, ...], paused: bool) -> None:
+    with runtime() as rt:
+        for ref in refs:
+            feed = _feed_or_fail(rt, ref)
+            values: dict[str, Any] = {"paused": paused}
+            if not paused:
+                values["next_poll_at"] = None  # due at once
+            rt.store.update_feed(feed.id, **values)
+            stdout.print(f"{'Paused' if paused else 'Resumed'} feed {feed.id} {escape(feed.url)}")
+
+
+@feeds.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def feeds_export(path: Path | None) -> None:
+    """Write every registered feed as OPML (to PATH, or standard output)."""
+    from ingest.opml import render_opml
+
+    with runtime() as rt:
+        listed = [(f.url, f.title, f.site_url) for f in rt.store.list_feeds()]
+    document = render_opml(listed)
+    if path is None:
+        sys.stdout.write(document.decode("utf-8"))
+        return
+    try:
+        path.write_bytes(document)
+    except OSError as exc:
+        raise NewswatchError(f"cannot write {path}: {exc.strerror}") from None
+    stdout.print(f"Wrote {len(listed)} feed(s) to {path}")
+
+
+@feeds.command("health")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def feeds_health(as_json: bool) -> None:
+    """Per feed: state, last success and error, interval, items per day, staleness."""
+    from ingest.health import assess
+
+    with runtime() as rt:
+        now = rt.clock()
+        report = [
+            assess(f, rt.store.entry_dates(f.id), now, rt.settings.unhealthy_after)
+            for f in rt.store.list_feeds()
+        ]
+    if as_json:
+        out.print_json(stdout, [vars(h) for h in report])
+    else:
+        out.print_health(stdout, report)
 
 
 @feeds.command("list")
@@ -111,16 +199,17 @@ def feeds_import(path: Path) -> None:
 @click.option("--once", "mode", flag_value="once", default=True, help="One pass (default).")
 @click.option("--loop", "mode", flag_value="loop", help="Keep polling until interrupted.")
 @click.option("--interval", type=int, default=None, help="Seconds between passes with --loop.")
+@click.option("--all", "force", is_flag=True, help="Poll every active feed, due or not.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
-def run(mode: str, interval: int | None, as_json: bool) -> None:
-    """Poll feeds, fetch and extract new articles, and index them."""
+def run(mode: str, interval: int | None, force: bool, as_json: bool) -> None:
+    """Poll the feeds that are due, fetch and extract new articles, and index them."""
     settings = load_settings()
     pause = interval or settings.poll_interval_seconds
     with runtime(settings) as rt:
         while True:
             try:
                 with out.RichProgress(stderr) as progress:
-                    report = run_once(rt, progress)
+                    report = run_once(rt, progress, force=force)
             except NewswatchError as exc:
                 if mode == "once":
                     raise
@@ -201,7 +290,7 @@ def demo(port: int | None, query: str) -> None:
         for url in feed_urls:
             add_feed(rt, url)
         with out.RichProgress(stderr) as progress:
-            report = run_once(rt, progress)
+            report = run_once(rt, progress, force=True)
         out.print_report(stdout, report)
         stdout.print(f"\nSample search: newswatch search {query!r}")
         out.print_hits(stdout, query, rt.index.search(SearchRequest(query=query, limit=5)), 0)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest.health import FeedHealth
 from newswatch.models import Article, Feed, Revision, RunReport, SearchResult
 
 
@@ -90,6 +91,31 @@ def print_feeds(console: Console, feeds: list[Feed], articles: dict[int, int]) -
             _when(f.last_success_at), escape(f.last_error or ("paused" if f.paused else "")),
         )
     console.print(table)
+
+
+def print_health(console: Console, report: list[FeedHealth]) -> None:
+    if not report:
+        console.print("No feeds yet. Add one with: newswatch feeds add URL")
+        return
+    table = Table("id", "feed", "state", "last success", "interval", "items/day", "stale",
+                  "last error")
+    colours = {"ok": "green", "unhealthy": "red", "paused": "yellow", "new": "cyan"}
+    for h in report:
+        state = f"[{colours[h.state]}]{h.state}[/]"
+        if h.consecutive_failures:
+            state += f" ({h.consecutive_failures} failures)"
+        table.add_row(
+            str(h.feed_id), escape(h.title or h.url), state, _when(h.last_success),
+            _duration(h.interval_seconds), f"{h.items_per_day:g}",
+            "[yellow]stale[/]" if h.stale else "", escape(h.last_error),
+        )
+    console.print(table)
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds // 60} min"
 
 
 def print_hits(console: Console, query: str, result: SearchResult, offset: int) -> None:

@@ -109,7 +109,9 @@ class Store:
             yield conn
 
     # feeds -------------------------------------------------------------------------------
-    def add_feed(self, url: str, now: datetime, title: str = "") -> tuple[Feed, bool]:
+    def add_feed(
+        self, url: str, now: datetime, title: str = "", interval: int = 3600
+    ) -> tuple[Feed, bool]:
         """Register a feed; returns it and whether it was new."""
         with self.tx() as conn:
             existing = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).first()
@@ -117,7 +119,11 @@ class Store:
                 return _feed(existing), False
             # a concurrent writer may have added it meanwhile: then the savepoint rolls back
             with suppress(IntegrityError), conn.begin_nested():
-                conn.execute(insert(t.feeds).values(url=url, title=title, added_at=now))
+                conn.execute(
+                    insert(t.feeds).values(
+                        url=url, title=title, added_at=now, interval_seconds=interval
+                    )
+                )
             row = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).one()
             return _feed(row), True
 
@@ -127,6 +133,45 @@ class Store:
             query = query.where(t.feeds.c.paused.is_(False))
         with self.engine.connect() as conn:
             return [_feed(r) for r in conn.execute(query)]
+
+    def due_feeds(self, now: datetime) -> list[Feed]:
+        """Active feeds whose next poll time has come (or that were never polled)."""
+        query = (
+            select(t.feeds)
+            .where(t.feeds.c.paused.is_(False))
+            .where((t.feeds.c.next_poll_at.is_(None)) | (t.feeds.c.next_poll_at <= now))
+            .order_by(t.feeds.c.next_poll_at.is_not(None), t.feeds.c.next_poll_at, t.feeds.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_feed(r) for r in conn.execute(query)]
+
+    def find_feed(self, ref: str) -> Feed | None:
+        """A feed by its numeric id or its URL."""
+        cond = t.feeds.c.id == int(ref) if ref.isdigit() else t.feeds.c.url == ref.strip()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.feeds).where(cond)).first()
+        return _feed(row) if row is not None else None
+
+    def remove_feed(self, feed_id: int) -> None:
+        """Forget a feed and its entries; its articles stay."""
+        with self.tx() as conn:
+            conn.execute(t.entries.delete().where(t.entries.c.feed_id == feed_id))
+            conn.execute(
+                update(t.articles).where(t.articles.c.feed_id == feed_id).values(feed_id=None)
+            )
+            conn.execute(t.feeds.delete().where(t.feeds.c.id == feed_id))
+
+    def entry_dates(self, feed_id: int, limit: int = 200) -> list[datetime]:
+        """Publication (else first-seen) dates of a feed's newest entries."""
+        when = func.coalesce(t.entries.c.published_at, t.entries.c.first_seen_at)
+        query = (
+            select(t.entries.c.published_at, t.entries.c.first_seen_at)
+            .where(t.entries.c.feed_id == feed_id)
+            .order_by(when.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [published or seen for published, seen in conn.execute(query)]
 
     def get_feed(self, feed_id: int) -> Feed:
         with self.engine.connect() as conn:
@@ -172,6 +217,7 @@ class Store:
         now: datetime,
         article_id: str | None,
         error: str = "",
+        published_at: datetime | None = None,
     ) -> None:
         """Insert or update an entry after an attempt to process it."""
         with self.tx() as conn:
@@ -190,6 +236,8 @@ class Store:
                 last_error=error,
                 attempts=attempts,
             )
+            if published_at is not None:
+                values["published_at"] = published_at
             if row is None:
                 conn.execute(
                     insert(t.entries).values(feed_id=feed_id, guid=guid, first_seen_at=now, **values)

@@ -14,11 +14,14 @@ class ConfigError(NewswatchError):
 class FetchError(NewswatchError):
     """An HTTP fetch failed; ``reason`` is short and stored on the feed or article."""
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (429 / 503)
 
 
 class BlockedAddressError(FetchError):

@@ -207,6 +207,9 @@ class Feed:
     next_poll_at: datetime | None = None
     interval_seconds: int = 600
     added_at: datetime | None = None
+    min_delay_seconds: float | None = None
+    max_per_host: int | None = None
+    last_new_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,6 +74,9 @@ feeds = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("next_poll_at", UTCDateTime),
     Column("interval_seconds", Integer, nullable=False, default=600),
+    Column("min_delay_seconds", Float),  # per-feed politeness overrides (None: settings)
+    Column("max_per_host", Integer),
+    Column("last_new_at", UTCDateTime),  # when a poll last brought a new entry
 )
 
 articles = Table(
@@ -133,6 +137,7 @@ entries = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("last_error", Text, nullable=False, default=""),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("published_at", UTCDateTime),
     UniqueConstraint("feed_id", "guid", name="uq_entries_feed_guid"),
 )
 

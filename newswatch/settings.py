@@ -34,15 +34,26 @@ class Settings:
     index_path: Path | None = None  # embedded index file; default ``home/index.sqlite``
     es_url: str = ""
     allowed_private_networks: tuple[IPNetwork, ...] = ()
-    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    user_agent: str = ""  # empty: "newswatch/VERSION (+CONTACT_URL)"
+    contact_url: str = "https://github.com/newswatch/newswatch"
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     total_timeout: float = 30.0
     max_response_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    fetch_concurrency: int = 8
+    fetch_concurrency: int = 8  # requests in flight at once, over all hosts
+    per_host_concurrency: int = 2  # requests in flight at once to one host
+    per_host_delay: float = 1.0  # seconds between the starts of two requests to one host
+    max_retry_after: float = 60.0  # longest Retry-After waited for within a run
+    robots_ttl_seconds: int = 86400  # how long a host's robots.txt is trusted
+    extract_processes: int = 0  # extraction worker processes; 0: one per core, 1: in-process
     min_article_chars: int = 250  # below this the feed's own content is used instead
-    poll_interval_seconds: int = 600  # how often ``run --loop`` wakes up
+    poll_interval_seconds: int = 60  # how often ``run --loop`` looks for due feeds
+    min_feed_interval: int = 300  # adaptive polling keeps each feed's interval in this range
+    max_feed_interval: int = 86400
+    initial_feed_interval: int = 3600
+    unhealthy_after: int = 5  # consecutive failures before a feed is reported unhealthy
+    future_date_tolerance: int = 86400  # seconds a publication date may lie in the future
     demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports
     config_file: Path | None = field(default=None, compare=False)
 
@@ -51,6 +62,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'newswatch.sqlite').resolve()}"
+
+    @property
+    def resolved_user_agent(self) -> str:
+        if self.user_agent:
+            return self.user_agent
+        from newswatch import __version__
+
+        return f"newswatch/{__version__} (+{self.contact_url})"
 
     @property
     def resolved_index_path(self) -> Path:

@@ -36,7 +36,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_settings(home: Path, database_url: str = "", **extra: str) -> Settings:
-    env = {"NEWSWATCH_HOME": str(home), **{f"NEWSWATCH_{k.upper()}": v for k, v in extra.items()}}
+    env = {
+        "NEWSWATCH_HOME": str(home),
+        "NEWSWATCH_PER_HOST_DELAY": "0",  # politeness tests set their own
+        "NEWSWATCH_EXTRACT_PROCESSES": "1",  # pool tests set their own
+        **{f"NEWSWATCH_{k.upper()}": v for k, v in extra.items()},
+    }
     if database_url:
         env["NEWSWATCH_DATABASE_URL"] = database_url
     return load_settings(env=env).with_allowed(*LOOPBACK_NETWORKS)

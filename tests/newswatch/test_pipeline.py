@@ -3,7 +3,8 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 
 import pytest
 from fixtures.pages import BRIDGE, COMMENT, COOKIE, FERRY, article_page, rss
@@ -11,7 +12,8 @@ from fixtures.pages import BRIDGE, COMMENT, COOKIE, FERRY, article_page, rss
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import COMMENT_MARKER, COOKIE_TEXT, DemoSite, load_articles
 from newswatch.models import SearchRequest
-from newswatch.pipeline import Runtime, add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.runtime import Runtime
 from newswatch.settings import Settings
 
 
@@ -22,10 +24,22 @@ def demo() -> Iterator[DemoSite]:
 
 
 @pytest.fixture
-def rt(settings: Settings) -> Iterator[Runtime]:
-    runtime = open_runtime(settings)
-    yield runtime
-    runtime.close()
+def open_rt(settings: Settings) -> Iterator[Callable[..., Runtime]]:
+    """Open runtimes on the test's stores, with setting changes; all closed afterwards."""
+    opened: list[Runtime] = []
+
+    def opener(**changes: object) -> Runtime:
+        opened.append(open_runtime(dataclasses.replace(settings, **changes)))
+        return opened[-1]
+
+    yield opener
+    for runtime in opened:
+        runtime.close()
+
+
+@pytest.fixture
+def rt(open_rt: Callable[..., Runtime]) -> Runtime:
+    return open_rt()
 
 
 @pytest.fixture
@@ -44,7 +58,7 @@ def gazette() -> Iterator[SiteServer]:
 def test_demo_site_end_to_end(rt: Runtime, demo: DemoSite) -> None:
     for url in demo.feed_urls():
         add_feed(rt, url)
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     articles = load_articles()
     assert report.feeds_polled == len(demo.feed_urls()) and report.feeds_failed == 0
     assert (report.new, report.failed, report.indexed) == (len(articles), 0, len(articles))
@@ -59,7 +73,7 @@ def test_demo_site_end_to_end(rt: Runtime, demo: DemoSite) -> None:
         assert stored.published_at is not None
     assert rt.index.count() == len(articles)
 
-    again = run_once(rt)
+    again = run_once(rt, force=True)
     assert (again.new, again.updated, again.failed, again.indexed) == (0, 0, 0, 0)
     assert {f.status for f in again.feeds} == {"not-modified"}
     assert rt.store.count_articles() == len(articles)
@@ -76,7 +90,7 @@ def _id_for(rt: Runtime, url: str) -> str:
 
 def test_clean_text_and_conditional_get(rt: Runtime, gazette: SiteServer) -> None:
     add_feed(rt, gazette.url("/feed.xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     assert (report.new, report.failed) == (2, 0)
     ferry = rt.store.get_article(_id_for(rt, gazette.url("/ferry.html")))
     assert ferry.text.startswith(FERRY[0])
@@ -88,7 +102,7 @@ def test_clean_text_and_conditional_get(rt: Runtime, gazette: SiteServer) -> Non
     hits = rt.index.search(SearchRequest(query='"free bus link"'))
     assert [h.id for h in hits.hits] == [ferry.id]
 
-    run_once(rt)
+    run_once(rt, force=True)
     feed_requests = [r for r in gazette.requests if r.path == "/feed.xml"]
     assert feed_requests[-1].headers.get("If-None-Match") and feed_requests[-1].status == 304
     assert gazette.hits("/ferry.html") == 1  # an unchanged entry is not fetched again
@@ -96,7 +110,7 @@ def test_clean_text_and_conditional_get(rt: Runtime, gazette: SiteServer) -> Non
 
 def test_changed_entry_becomes_a_revision(rt: Runtime, gazette: SiteServer) -> None:
     add_feed(rt, gazette.url("/feed.xml"))
-    run_once(rt)
+    run_once(rt, force=True)
     corrected = [*FERRY[:2], "Correction: the later slot adds a second evening return on Saturdays."]
     gazette.set("/ferry.html", Route(article_page("Ferry timetable changes", corrected).encode()))
     gazette.set("/feed.xml", Route(rss("Harbour Gazette", [
@@ -104,7 +118,7 @@ def test_changed_entry_becomes_a_revision(rt: Runtime, gazette: SiteServer) -> N
          "description": "Updated with a correction"},
         {"title": "Bridge repairs delayed", "link": gazette.url("/bridge.html")},
     ]), "application/rss+xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
     ferry = rt.store.get_article(_id_for(rt, gazette.url("/ferry.html")))
     assert ferry.revision == 2 and "Saturdays" in ferry.text
@@ -125,7 +139,7 @@ def test_two_urls_and_two_feeds_give_one_article(rt: Runtime, gazette: SiteServe
     ]), "application/rss+xml"))
     add_feed(rt, gazette.url("/feed.xml"))
     add_feed(rt, gazette.url("/other.xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     assert report.new == 2  # ferry and bridge, whatever the route to them
     assert rt.store.count_articles() == 2
     article = rt.store.get_article(_id_for(rt, canonical))
@@ -136,32 +150,30 @@ def test_two_urls_and_two_feeds_give_one_article(rt: Runtime, gazette: SiteServe
 
 def test_guid_churn_is_not_new_articles(rt: Runtime, gazette: SiteServer) -> None:
     add_feed(rt, gazette.url("/feed.xml"))
-    run_once(rt)
+    run_once(rt, force=True)
     gazette.set("/feed.xml", Route(rss("Harbour Gazette", [
         {"title": "Ferry timetable changes", "link": gazette.url("/ferry.html"), "guid": "new-1"},
         {"title": "Bridge repairs delayed", "link": gazette.url("/bridge.html"), "guid": "new-2"},
     ]), "application/rss+xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     assert (report.new, report.unchanged) == (0, 2)
     assert rt.store.count_articles() == 2
 
 
-def test_bad_feeds_are_recorded_and_never_stop_the_others(rt: Runtime, gazette: SiteServer) -> None:
+def test_bad_feeds_are_recorded_and_never_stop_the_others(
+    open_rt: Callable[..., Runtime], gazette: SiteServer
+) -> None:
     gazette.set("/500.xml", Route(b"boom", status=500))
     gazette.set("/html.xml", Route(b"<!DOCTYPE html><html><body>Home</body></html>"))
     gazette.set("/slow.xml", Route(b"<rss/>", delay=20))
     gazette.set("/loop.xml", Route(redirect_to="/loop.xml"))
-    rt.settings = _fast(rt.settings)
-    from ingest.fetch import Fetcher
-
-    rt.fetcher.close()
-    rt.fetcher = Fetcher(rt.settings)
+    rt = open_rt(read_timeout=1.0, total_timeout=3.0)
     bad = ["/500.xml", "/html.xml", "/slow.xml", "/loop.xml"]
     for path in bad:
         add_feed(rt, gazette.url(path))
     add_feed(rt, "http://127.0.0.1:9/refused.xml")
     add_feed(rt, gazette.url("/feed.xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     assert report.new == 2 and report.feeds_failed == 5
     errors = {f.url.rsplit("/", 1)[-1]: f.last_error for f in rt.store.list_feeds()}
     assert errors["500.xml"] == "HTTP 500 Internal Server Error"
@@ -173,13 +185,9 @@ def test_bad_feeds_are_recorded_and_never_stop_the_others(rt: Runtime, gazette: 
     assert all(f.consecutive_failures == 1 for f in rt.store.list_feeds() if f.last_error)
 
 
-def _fast(settings: Settings) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, read_timeout=1.0, total_timeout=3.0)
-
-
-def test_article_failures_are_reported_and_retried(rt: Runtime, gazette: SiteServer) -> None:
+def test_article_failures_are_reported_and_retried(
+    open_rt: Callable[..., Runtime], gazette: SiteServer
+) -> None:
     big = article_page("Huge", FERRY * 10).encode() + b"<!--" + b"x" * 200_000 + b"-->"
     gazette.set("/missing.html", Route(b"no", status=404))
     gazette.set("/report.pdf", Route(b"%PDF-1.7 ...", content_type="application/pdf"))
@@ -190,15 +198,9 @@ def test_article_failures_are_reported_and_retried(rt: Runtime, gazette: SiteSer
         {"title": "A PDF", "link": gazette.url("/report.pdf")},
         {"title": "Huge", "link": gazette.url("/huge.html")},
     ]), "application/rss+xml"))
-    import dataclasses
-
-    from ingest.fetch import Fetcher
-
-    rt.settings = dataclasses.replace(rt.settings, max_response_bytes=100_000)
-    rt.fetcher.close()
-    rt.fetcher = Fetcher(rt.settings)
+    rt = open_rt(max_response_bytes=100_000)
     add_feed(rt, gazette.url("/feed.xml"))
-    report = run_once(rt)
+    report = run_once(rt, force=True)
     reasons = {f.url.rsplit("/", 1)[-1]: f.reason for f in report.failures}
     assert report.new == 1
     assert reasons == {
@@ -208,10 +210,10 @@ def test_article_failures_are_reported_and_retried(rt: Runtime, gazette: SiteSer
     }
     assert "too large" in reasons["huge.html"]
     # the feed is unchanged (304), yet failed entries are retried on later runs, up to 3 times
-    again = run_once(rt)
+    again = run_once(rt, force=True)
     assert again.failed == 3 and gazette.hits("/missing.html") == 2
-    run_once(rt)
-    assert run_once(rt).failed == 0 and gazette.hits("/missing.html") == 3
+    run_once(rt, force=True)
+    assert run_once(rt, force=True).failed == 0 and gazette.hits("/missing.html") == 3
     gazette.set("/missing.html", Route(article_page("Found", BRIDGE).encode()))
     assert rt.store.count_articles() == 1
 
@@ -225,7 +227,7 @@ def test_feed_content_is_used_when_the_page_has_too_little_text(
         {"title": "Bridge repairs delayed", "link": gazette.url("/teaser.html"), "content": full},
     ]), "application/rss+xml"))
     add_feed(rt, gazette.url("/feed.xml"))
-    assert run_once(rt).new == 1
+    assert run_once(rt, force=True).new == 1
     article = rt.store.get_article(_id_for(rt, gazette.url("/teaser.html")))
     assert article.method == "feed-content"
     assert article.text.startswith(BRIDGE[0])
@@ -235,8 +237,8 @@ def test_stale_validators_are_caught_by_our_own_hash(rt: Runtime, gazette: SiteS
     feed = gazette.routes["/feed.xml"]
     feed.stale_validators = True
     add_feed(rt, gazette.url("/feed.xml"))
-    run_once(rt)
-    again = run_once(rt)
+    run_once(rt, force=True)
+    again = run_once(rt, force=True)
     assert again.feeds[0].status == "not-modified"
     assert gazette.hits("/ferry.html") == 1
 
@@ -250,6 +252,6 @@ def test_wrongly_declared_encoding_is_still_read(rt: Runtime, gazette: SiteServe
         {"title": "Café owners worry", "link": gazette.url("/cafe.html")},
     ]), "application/rss+xml"))
     add_feed(rt, gazette.url("/feed.xml"))
-    assert run_once(rt).new == 1
+    assert run_once(rt, force=True).new == 1
     article = rt.store.get_article(_id_for(rt, gazette.url("/cafe.html")))
     assert "Café owners on the quay" in article.text and "crêpes" in article.text

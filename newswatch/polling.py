@@ -1,0 +1,159 @@
+"""The poll stage: record each feed's poll, schedule its next one, and list the work it gave.
+
+Database writes happen here, on the pipeline's calling thread; the fetches themselves ran
+in the thread pool before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from ingest.dates import plausible
+from ingest.feeds import entry_hash, parse_feed
+from ingest.fetch import FEED_ACCEPT, Fetcher
+from ingest.schedule import backoff_delay, jitter, next_interval
+from ingest.urls import canonicalize
+from newswatch.db import EntryState
+from newswatch.errors import NewswatchError
+from newswatch.models import Feed, FeedEntry, FeedOutcome, FetchResult
+from newswatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3  # an entry whose page keeps failing is retried on this many runs
+
+
+@dataclass
+class WorkItem:
+    """One feed entry whose article page must be fetched (new, changed or retried)."""
+
+    feed: Feed
+    entry: FeedEntry
+    link: str
+    hash: str
+    state: EntryState | None
+
+
+def fetch_feed(fetcher: Fetcher, feed: Feed) -> FetchResult:
+    """Conditional GET of a feed (runs in a worker thread)."""
+    return fetcher.get(
+        feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
+    )
+
+
+def handle_feed(
+    rt: Runtime, feed: Feed, future: Future[FetchResult], now: datetime
+) -> tuple[FeedOutcome, list[WorkItem]]:
+    """Record the poll on the feed and turn its entries into work. Never raises."""
+    outcome = FeedOutcome(feed_url=feed.url, status="ok", title=feed.title)
+    values: dict[str, object] = {}
+    try:
+        result = future.result()
+        body_hash = hashlib.sha256(result.content).hexdigest() if result.content else None
+        entries: list[FeedEntry] = []
+        if result.not_modified or (body_hash and body_hash == feed.content_hash):
+            outcome.status = "not-modified"
+        else:
+            parsed = parse_feed(result.content, result.final_url, result.content_type)
+            entries = parsed.entries
+            outcome.title = parsed.title or feed.title
+            values = dict(
+                title=outcome.title, site_url=parsed.site_url, format=parsed.format,
+                content_hash=body_hash,
+            )
+        outcome.entries = len(entries)
+        items, fresh = _work_for_entries(rt, replace(feed, title=outcome.title), entries, outcome, now)
+    except NewswatchError as exc:
+        return _feed_failed(rt, feed, outcome, now, exc), []
+    except Exception as exc:  # a bug must not stop the other feeds; record it loudly
+        log.exception("unexpected error polling %s", feed.url)
+        error = NewswatchError(f"internal error: {type(exc).__name__}: {exc}")
+        return _feed_failed(rt, feed, outcome, now, error), []
+    s = rt.settings
+    interval = next_interval(
+        feed.interval_seconds, fresh, len(entries), s.min_feed_interval, s.max_feed_interval
+    )
+    if fresh:
+        values["last_new_at"] = now
+    rt.store.update_feed(
+        feed.id,
+        etag=result.etag or feed.etag,
+        last_modified=result.last_modified or feed.last_modified,
+        last_polled_at=now,
+        last_success_at=now,
+        last_status=result.status,
+        last_error="",
+        consecutive_failures=0,
+        interval_seconds=interval,
+        next_poll_at=now + timedelta(seconds=jitter(interval, rt.rng)),
+        **values,
+    )
+    return outcome, items
+
+
+def _feed_failed(
+    rt: Runtime, feed: Feed, outcome: FeedOutcome, now: datetime, exc: NewswatchError
+) -> FeedOutcome:
+    outcome.status = "failed"
+    outcome.error = str(exc).removeprefix(f"{feed.url}: ")
+    failures = feed.consecutive_failures + 1
+    s = rt.settings
+    delay = float(backoff_delay(failures, feed.interval_seconds, s.min_feed_interval, s.max_feed_interval))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # the server said when: believe it, within our bounds
+        delay = min(float(s.max_feed_interval), max(retry_after, float(s.min_feed_interval)))
+    rt.store.update_feed(
+        feed.id,
+        last_polled_at=now,
+        last_status=getattr(exc, "status", None),
+        last_error=outcome.error,
+        consecutive_failures=failures,
+        next_poll_at=now + timedelta(seconds=jitter(delay, rt.rng)),
+    )
+    return outcome
+
+
+def _work_for_entries(
+    rt: Runtime, feed: Feed, entries: list[FeedEntry], outcome: FeedOutcome, now: datetime
+) -> tuple[list[WorkItem], int]:
+    """Entries to fetch, and how many entries of this poll were never seen before."""
+    states = rt.store.entry_states(feed.id)
+    tolerance = timedelta(seconds=rt.settings.future_date_tolerance)
+    items: list[WorkItem] = []
+    seen: set[str] = set()
+    fresh = 0
+    for entry in entries:
+        if entry.guid in seen:
+            continue
+        seen.add(entry.guid)
+        try:
+            link = canonicalize(entry.link) if entry.link else ""
+        except ValueError:
+            link = ""
+        digest = entry_hash(entry)
+        state = states.get(entry.guid)
+        if state is not None and state.article_id and state.entry_hash == digest:
+            outcome.unchanged += 1
+            continue
+        if state is None and link:
+            known = rt.store.article_id_for_url(link)
+            if known:  # the same link under a new GUID, or from another feed
+                published = entry.published if plausible(entry.published, now, tolerance) else None
+                rt.store.save_entry(
+                    feed.id, entry.guid, link=link, title=entry.title, entry_hash=digest,
+                    now=now, article_id=known, published_at=published,
+                )
+                outcome.unchanged += 1
+                continue
+        fresh += state is None
+        if state is not None and not state.article_id and state.attempts >= MAX_ATTEMPTS:
+            continue  # gave up on this one; its error stays recorded on the entry
+        items.append(WorkItem(feed, entry, link, digest, state))
+    for state in rt.store.retryable_entries(feed.id, MAX_ATTEMPTS):
+        if state.guid not in seen and state.link:
+            stub = FeedEntry(guid=state.guid, link=state.link)
+            items.append(WorkItem(feed, stub, state.link, state.entry_hash, state))
+    return items, fresh
