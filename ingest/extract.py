@@ -7,48 +7,94 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.feeds import html_to_text
+from ingest.jsonld import article_from_jsonld
 from newswatch.models import Extracted, FeedEntry
 
 # Ask htmldate for the full timestamp when the page states one.
-_DATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+_DATE_PARAMS = {
+    "extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
 _LANG_RE = re.compile(r"^[a-zA-Z]{2,3}")
+# The JSON-LD articleBody replaces trafilatura's text when it is at least this long and this
+# many times longer (a teaser or script-rendered page; trafilatura's own fallbacks failed).
+_LD_MIN_CHARS = 250
+_LD_RATIO = 1.3
 
 
 def extract_article(html: bytes | str, url: str) -> Extracted | None:
-    """Main text and metadata of an article page, or None when nothing usable is found."""
-    from trafilatura import bare_extraction
+    """Main text and metadata of an article page, or None when nothing usable is found.
+
+    trafilatura's text, or the page's JSON-LD ``articleBody`` when that is clearly longer
+    (``method`` says which: "trafilatura" or "json-ld"); then cleaned of the headline, list
+    and table markup, inline promos, a trailing "More from …" block and a closing author
+    blurb, with the page's visible standfirst put first when extraction missed it.
+    """
     from trafilatura.utils import load_html
 
     tree = load_html(html)
     if tree is None:
         return None
+    # Read what we need from the raw tree first: trafilatura prunes it in place.
     canonical = _first_attr(tree, "//link[@rel='canonical']/@href")
-    lang = _first_attr(tree, "/html/@lang") or _first_attr(tree, "//meta[@http-equiv='content-language']/@content")
+    lang = _first_attr(tree, "/html/@lang") or _first_attr(
+        tree, "//meta[@http-equiv='content-language']/@content"
+    )
+    h1 = " ".join(" ".join(tree.xpath("(//h1)[1]//text()")).split())
+    deck = _visible_deck(tree)
+    ld = article_from_jsonld(tree)
+    doc = _trafilatura(tree, url)
+    text, method = _clean(doc.text or "") if doc is not None else "", "trafilatura"
+    ld_text = _clean(ld.body) if ld is not None else ""
+    longer = len(ld_text) >= _LD_MIN_CHARS and len(ld_text) > _LD_RATIO * len(text)
+    if longer or (ld_text and ld_text.split() == text.split()):  # same words: keep its lines
+        text, method = ld_text, "json-ld"
+    if not text:
+        return None
+    meta = doc if doc is not None else _metadata(tree, url)
+    ld_title = ld.headline if ld is not None else ""
+    title = (meta.title or ld_title or "").strip()
+    author = (meta.author or "").strip()
+    text = _drop_bio(_drop_headline(text, title, h1, ld_title), author)
+    match = _LANG_RE.match(meta.language or lang or "")
+    return Extracted(
+        text=_with_deck(text, deck),
+        title=title,
+        author=author,
+        published=parse_page_date(meta.date),
+        sitename=(meta.sitename or "").strip(),
+        language=match.group(0).lower() if match else "",
+        canonical_url=canonical.strip(),
+        method=method,
+    )
+
+
+def _trafilatura(tree: Any, url: str) -> Any:
+    """trafilatura's document (text and metadata), or None. Tables stay out: in news pages
+    they are data boxes and lists of links more often than the article's prose."""
+    from trafilatura import bare_extraction
+
     try:
-        doc: Any = bare_extraction(
+        return bare_extraction(
             tree,
             url=url,
             with_metadata=True,
             include_comments=False,
-            include_tables=True,
+            include_tables=False,
             date_extraction_params=_DATE_PARAMS,
         )
     except Exception:  # trafilatura can trip over pathological markup: treat as empty
-        doc = None
-    if doc is None or not (doc.text or "").strip():
         return None
-    match = _LANG_RE.match(doc.language or lang or "")
-    title = (doc.title or "").strip()
-    return Extracted(
-        text=_drop_headline(_clean(doc.text or ""), title),
-        title=title,
-        author=(doc.author or "").strip(),
-        published=parse_page_date(doc.date),
-        sitename=(doc.sitename or "").strip(),
-        language=match.group(0).lower() if match else "",
-        canonical_url=canonical.strip(),
-        method="trafilatura",
-    )
+
+
+def _metadata(tree: Any, url: str) -> Any:
+    """Page metadata alone, for when trafilatura found no text but the JSON-LD did."""
+    from trafilatura.metadata import extract_metadata
+    from trafilatura.settings import Document
+
+    try:
+        return extract_metadata(tree, url, _DATE_PARAMS)
+    except Exception:  # as above: metadata is a bonus, never a reason to fail
+        return Document()
 
 
 def fallback_from_feed(entry: FeedEntry) -> Extracted | None:
@@ -63,7 +109,9 @@ def fallback_from_feed(entry: FeedEntry) -> Extracted | None:
     return None
 
 
-def choose_text(page: Extracted | None, entry: FeedEntry | None, min_chars: int) -> Extracted | None:
+def choose_text(
+    page: Extracted | None, entry: FeedEntry | None, min_chars: int
+) -> Extracted | None:
     """The page's extraction, unless it is shorter than ``min_chars`` and the feed has more."""
     if page is not None and len(page.text) >= min_chars:
         return page
@@ -104,18 +152,104 @@ def _first_attr(tree: Any, xpath: str) -> str:
     return str(found[0]) if found else ""
 
 
-def _drop_headline(text: str, title: str) -> str:
-    """Start the text after the headline when extraction kept it (and a kicker above it)."""
-    if not title:
+def _drop_headline(text: str, title: str, *other_titles: str) -> str:
+    """Start the text after the headline when extraction kept it (and a kicker above it);
+    ``other_titles``: the page's other spellings of it (its ``<h1>``, the JSON-LD headline)."""
+    wanted = {_fold(t) for t in (title, *other_titles) if t.strip()}
+    if not wanted:
         return text
     lines = text.split("\n")
-    wanted = " ".join(title.split()).casefold()
     for i, line in enumerate(lines[:3]):
-        if line.casefold() == wanted and i + 1 < len(lines):
+        if _fold(line) in wanted and i + 1 < len(lines):
             return "\n".join(lines[i + 1 :])
     return text
 
 
+_QUOTES = str.maketrans("‘’‚‛“”„‟", "'" * 4 + '"' * 4)
+
+
+def _fold(line: str) -> str:
+    return " ".join(line.split()).translate(_QUOTES).casefold()
+
+
+_BULLET_RE = re.compile(r"^[-*•] (?=\S)")  # trafilatura's list items
+# A heading that starts the list of other stories under an article.
+_TAIL_RE = re.compile(
+    r"(more from\b.{0,40}|more stories|related (stories|articles|coverage|content)"
+    r"|recommended (for you|stories|reading)|most (read|viewed|popular|shared)|read next"
+    r"|you (may|might) (also )?like|what to read next)[:…]?",
+    re.IGNORECASE,
+)
+# A photo credit, or a link to another story set inside the text.
+_PROMO_RE = re.compile(
+    r"((photo|image|picture) )?credits?:\s"
+    r"|(see also|read more|related( video| story| article)?):\s",
+    re.IGNORECASE,
+)
+
+
+def _cut_tail(lines: list[str]) -> list[str]:
+    """Stop at a "More from …" / "Related" / "Most read" heading in the second half."""
+    for i in range(len(lines) // 2, len(lines)):
+        if i > 0 and _TAIL_RE.fullmatch(lines[i]):
+            return lines[:i]
+    return lines
+
+
+def _shouting(line: str) -> bool:
+    """An all-capitals line of headline length: an inline promo or a link to another story.
+    (Not a sentence or a quotation: an all-capitals post quoted in a story is its text.)"""
+    if line.endswith((".", "!", "?", '"', "”")) or line.startswith(('"', "“")):
+        return False
+    letters = [ch for ch in line if ch.isalpha()]
+    return len(line.split()) >= 8 and len(letters) >= 25 and all(ch.isupper() for ch in letters)
+
+
 def _clean(text: str) -> str:
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    """One paragraph a line; no list bullets, lines of pure punctuation, promos or tail."""
+    out = []
+    for raw in text.splitlines():
+        line = _BULLET_RE.sub("", " ".join(raw.split()))
+        if any(ch.isalnum() for ch in line) and not _shouting(line) and not _PROMO_RE.match(line):
+            out.append(line)
+    return "\n".join(_cut_tail(out))
+
+
+def _visible_deck(tree: Any) -> str:
+    """The page's description when the page also shows it as a standfirst under the headline."""
+    body = tree.find(".//body")
+    if body is None:
+        return ""
+    for name in ("og:description", "description", "twitter:description"):
+        found = _first_attr(tree, f"//meta[@property='{name}' or @name='{name}']/@content")
+        desc = " ".join(found.split())
+        if len(desc) < 20 or desc.endswith(("...", "…")):
+            continue
+        for el in body.iter():
+            if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+                continue
+            own = " ".join((el.text or "").split())[:20]  # cheap test before text_content()
+            if len(own) < min(10, len(desc)) or not desc.startswith(own):
+                continue
+            if " ".join(el.text_content().split()) == desc:
+                return desc
+    return ""
+
+
+def _with_deck(text: str, deck: str) -> str:
+    """Put the standfirst first unless the extracted text already carries it."""
+    if not deck or _fold(deck) in _fold(text):
+        return text
+    return f"{deck}\n{text}"
+
+
+_BIO_RE = re.compile(r"^(?:[A-Z][\w.'’-]*\s){0,3}([A-Z][\w'’-]+) (?:is|was) (?:a|an|the)\s")
+
+
+def _drop_bio(text: str, author: str) -> str:
+    """Drop a closing author blurb ("Jane Roe is a reporter who covers ...")."""
+    surnames = {n.split()[-1] for n in re.split(r";|,| and ", author) if len(n.split()) >= 2}
+    lines = text.split("\n")
+    while len(lines) > 1 and (m := _BIO_RE.match(lines[-1])) and m.group(1) in surnames:
+        lines.pop()
+    return "\n".join(lines)

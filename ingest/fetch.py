@@ -91,13 +91,20 @@ class Fetcher:
         waited = False
         while True:
             self._check_url(current)
+            host = host_key(current)
+            pending = self.gate.wait_time(host)
+            if pending > self.settings.max_retry_after:  # never park a worker for long
+                raise FetchError(
+                    url, f"deferred: {host} asked us to wait {pending:.0f}s more",
+                    retry_after=pending,
+                )
             try:
-                with self.gate.slot(host_key(current)):
+                with self.gate.slot(host):
                     result = self._get_once(url, current, headers, deadline)
             except FetchError as exc:
                 if exc.retry_after is None:
                     raise
-                self.gate.defer(host_key(current), exc.retry_after)
+                self.gate.defer(host, exc.retry_after)
                 if waited or exc.retry_after > self.settings.max_retry_after:
                     raise
                 waited = True  # wait once (the gate holds the next start back), then retry

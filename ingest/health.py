@@ -36,7 +36,7 @@ def assess(
 ) -> FeedHealth:
     """Health of ``feed`` given the dates of its items (any order)."""
     dates = sorted(d for d in item_dates if d <= now)
-    recent = [d for d in dates if d >= now - WINDOW]
+    recent = [d for d in dates if d > now - WINDOW]
     gaps = [(b - a).total_seconds() for a, b in pairwise(dates)]
     gaps = [g for g in gaps[-GAP_SAMPLE:] if g > 0]
     usual_gap = statistics.median(gaps) if gaps else None

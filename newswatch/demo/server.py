@@ -35,6 +35,7 @@ class Route:
     last_modified: str | None = None  # send and honour Last-Modified
     gzip: bool = False  # send the body gzip-encoded
     stale_validators: bool = False  # send a fresh ETag every time, never answer 304
+    script: list[Route] | None = None  # answer with these in turn, then keep the last
 
     def render(self) -> bytes:
         return self.body() if callable(self.body) else self.body
@@ -45,8 +46,9 @@ class RequestRecord:
     method: str
     path: str
     headers: dict[str, str]
-    at: float
+    at: float  # when the answer was complete
     status: int
+    started: float = 0.0  # when the request arrived
 
 
 class SiteServer:
@@ -83,7 +85,10 @@ class SiteServer:
 
     def route_for(self, path: str) -> Route | None:
         with self._lock:
-            return self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+            route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+            if route is not None and route.script:
+                return route.script.pop(0) if len(route.script) > 1 else route.script[0]
+            return route
 
     def log(self, record: RequestRecord) -> None:
         with self._lock:
@@ -134,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def _answer(self, head: bool) -> None:
+        started = time.time()
         site = self.server.site
         route = site.route_for(self.path)
         status = 404 if route is None else route.status
@@ -165,7 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            site.log(RequestRecord("HEAD" if head else "GET", self.path, dict(self.headers), time.time(), status))
+            method = "HEAD" if head else "GET"
+            site.log(RequestRecord(method, self.path, dict(self.headers), time.time(), status, started))
 
     def _not_modified(self, tag: str | None, route: Route) -> bool:
         inm = self.headers.get("If-None-Match")
