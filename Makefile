@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ services:  ## install the real servers the tests use (PostgreSQL) when missing
 
 test: $(STAMP) services  ## run the whole test suite against real services
 	$(BIN)/python -m pytest
+
+eval-extract: $(STAMP)  ## extraction P/R/F1 on ../shared/data/extraction-dev (newswatch vs plain trafilatura)
+	$(BIN)/python eval/extraction.py
+
+eval-feeds: $(STAMP)  ## feed-corpus robustness: parse + store every file of ../shared/data/feed-corpus
+	$(BIN)/python eval/feed_corpus.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -154,3 +154,32 @@ def test_run_loop_keeps_polling_until_interrupted(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=30)
     assert out.count("Polled 1 feed(s)") >= 2
     assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err
+
+
+def test_feeds_management(tmp_path: Path) -> None:
+    from newswatch.demo.site import DemoSite
+
+    with DemoSite(base_port=0) as site:
+        home_page = site.servers[OUTLETS[0].slug].url("/")
+        added = newswatch(tmp_path, "feeds", "add", home_page).stdout
+        assert "Added: feed 1" in added and site.feed_urls()[0] in added and "found on" in added
+        newswatch(tmp_path, "feeds", "add", site.feed_urls()[1])
+        plain = newswatch(tmp_path, "feeds", "add", "--no-check", "https://example.org/rss").stdout
+        assert "Added: feed 3" in plain
+        bare = site.servers[OUTLETS[0].slug].url("/robots.txt")
+        refused = newswatch(tmp_path, "feeds", "add", bare, check=False)
+        assert refused.returncode == 1 and "not a feed" in refused.stderr
+
+        assert "Paused feed 2" in newswatch(tmp_path, "feeds", "pause", "2").stdout
+        newswatch(tmp_path, "feeds", "remove", "https://example.org/rss")
+        report = json.loads(newswatch(tmp_path, "run", "--once", "--json").stdout)
+        assert report["feeds_polled"] == 1  # feed 2 paused, feed 3 removed
+        health = json.loads(newswatch(tmp_path, "feeds", "health", "--json").stdout)
+        assert [(h["feed_id"], h["state"]) for h in health] == [(1, "ok"), (2, "paused")]
+        assert health[0]["items_per_day"] >= 0 and health[0]["last_success"]
+        assert "paused" in newswatch(tmp_path, "feeds", "health").stdout
+        newswatch(tmp_path, "feeds", "resume", "2")
+        exported = newswatch(tmp_path, "feeds", "export").stdout
+        assert exported.count("<outline") == 2 and site.feed_urls()[1] in exported
+        missing = newswatch(tmp_path, "feeds", "pause", "99", check=False)
+        assert missing.returncode == 1 and "no feed '99'" in missing.stderr
