@@ -57,7 +57,9 @@ def handle_feed(
         if result.not_modified or (body_hash and body_hash == feed.content_hash):
             outcome.status = "not-modified"
         else:
-            parsed = parse_feed(result.content, result.final_url, result.content_type)
+            parsed = parse_feed(
+                result.content, result.final_url, result.content_type, headers=result.headers
+            )
             entries = parsed.entries
             outcome.title = parsed.title or feed.title
             values = dict(
