@@ -31,3 +31,31 @@ def token_prf(predicted: str, gold: str) -> tuple[float, float, float]:
     if overlap == 0:
         return precision, recall, 0.0
     return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def set_prf(predicted: set[object], gold: set[object]) -> tuple[float, float, float]:
+    """Micro precision, recall and F1 of two sets of items (e.g. typed entity spans)."""
+    hit = len(predicted & gold)
+    precision = hit / len(predicted) if predicted else (1.0 if not gold else 0.0)
+    recall = hit / len(gold) if gold else (1.0 if not predicted else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def iob1_spans(tags: list[str]) -> set[tuple[int, int, str]]:
+    """Entity spans ``(start, end, type)`` (token indices, end exclusive) from IOB1 tags.
+
+    In IOB1 an ``I-`` tag continues the previous entity of its type and ``B-`` only marks
+    the start of an entity that directly follows another of the same type; converting to
+    BIO first (as the CoNLL convention asks) gives the same spans as this direct reading.
+    """
+    spans: set[tuple[int, int, str]] = set()
+    start, kind = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, label = tag.partition("-")
+        continues = prefix == "I" and label == kind and start >= 0
+        if not continues:
+            if start >= 0:
+                spans.add((start, i, kind))
+            start, kind = (i, label) if prefix in ("I", "B") else (-1, "")
+    return spans

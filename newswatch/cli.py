@@ -19,7 +19,7 @@ from newswatch import __version__
 from newswatch import console as out
 from newswatch.errors import NewswatchError
 from newswatch.models import Feed, SearchRequest
-from newswatch.pipeline import add_feed, open_runtime, run_once, subscribe
+from newswatch.pipeline import add_feed, open_runtime, resolve_entity, run_once, subscribe
 from newswatch.runtime import Runtime
 from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
 
@@ -231,16 +231,21 @@ def run(mode: str, interval: int | None, force: bool, as_json: bool) -> None:
 @click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(), help="Published on or before (YYYY-MM-DD).")
 @click.option("--source", help="Only this source (outlet name).")
+@click.option("--entity", help="Only articles about this entity (name, alias or id).")
+@click.option("--topic", help="Only articles with this topic tag (e.g. arms-transfers).")
+@click.option("--language", help="Only articles in this language (ISO code, e.g. en).")
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def search(
     query: str, since: datetime | None, until: datetime | None, source: str | None,
+    entity: str | None, topic: str | None, language: str | None,
     limit: int, page: int, as_json: bool,
 ) -> None:
     """Search indexed articles (phrases, AND / OR / NOT, title:, wildcards*)."""
     request = SearchRequest(
         query=query, source=source, since=_utc(since), until=_utc(until, end_of_day=True),
+        entities=resolve_entity(entity) if entity else (), topic=topic, language=language,
         limit=limit, offset=(page - 1) * limit,
     )
     with runtime() as rt:
@@ -269,10 +274,11 @@ def show(ref: str, as_json: bool) -> None:
         if article is None:
             raise NewswatchError(f"no article {ref!r} (give an id from `newswatch search` or a URL)")
         revisions = rt.store.revisions(article.id)
+        enrichment = rt.store.enrichment(article.id)
     if as_json:
-        out.print_json(stdout, out.article_dict(article, revisions))
+        out.print_json(stdout, out.article_dict(article, revisions, enrichment))
     else:
-        out.print_article(stdout, article, revisions)
+        out.print_article(stdout, article, revisions, enrichment)
 
 
 @cli.command()

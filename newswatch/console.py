@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ingest.health import FeedHealth
-from newswatch.models import Article, Feed, Revision, RunReport, SearchResult
+from newswatch.models import Article, Enrichment, Feed, Revision, RunReport, SearchResult
 
 
 class RichProgress:
@@ -67,6 +67,8 @@ def print_report(console: Console, report: RunReport) -> None:
         f"{report.unchanged} unchanged, [red]{report.failed} failed[/]; "
         f"{report.indexed} indexed."
     )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.feeds:
         table = Table("feed", "status", "entries", "new", "updated", "unchanged", "failed")
         for f in report.feeds:
@@ -134,7 +136,9 @@ def print_hits(console: Console, query: str, result: SearchResult, offset: int) 
             console.print(f"  {escape(' '.join(hit.snippet.split()))}")
 
 
-def article_dict(article: Article, revisions: list[Revision]) -> dict[str, Any]:
+def article_dict(
+    article: Article, revisions: list[Revision], enrichment: Enrichment
+) -> dict[str, Any]:
     return {
         "id": article.id,
         "url": article.url,
@@ -156,10 +160,24 @@ def article_dict(article: Article, revisions: list[Revision]) -> dict[str, Any]:
              "text_hash": r.text_hash}
             for r in revisions
         ],
+        "enrichment_note": enrichment.skipped,
+        "entities": [
+            {"id": e.id, "name": e.name, "type": e.type, "mentions": e.mentions,
+             "salience": e.salience, "in_title": e.in_title, "first_pos": e.first_pos,
+             "surfaces": list(e.surfaces)}
+            for e in enrichment.entities
+        ],
+        "topics": [{"tag": t.tag, "score": t.score, "evidence": t.evidence} for t in enrichment.topics],
+        "quotes": [
+            {"speaker": q.speaker, "speaker_id": q.speaker_id, "text": q.text}
+            for q in enrichment.quotes
+        ],
     }
 
 
-def print_article(console: Console, article: Article, revisions: list[Revision]) -> None:
+def print_article(
+    console: Console, article: Article, revisions: list[Revision], enrichment: Enrichment
+) -> None:
     console.print(f"[bold]{escape(article.title)}[/]")
     console.print(f"id:         {article.id}")
     console.print(f"url:        {escape(article.url)}")
@@ -169,8 +187,30 @@ def print_article(console: Console, article: Article, revisions: list[Revision])
     console.print(f"published:  {_when(article.published_at)} (from {article.published_source})")
     console.print(f"extraction: {article.method}; language: {article.language or 'unknown'}")
     console.print(f"revisions:  {', '.join(f'{r.revision} ({_when(r.fetched_at)})' for r in revisions)}")
+    if enrichment.skipped:
+        console.print(f"note:       {escape(enrichment.skipped)}")
+    if enrichment.topics:
+        tags = ", ".join(f"{t.tag} ({t.score:.2f})" for t in enrichment.topics)
+        console.print(f"topics:     {escape(tags)}")
+        for t in enrichment.topics:
+            fired = ", ".join(_evidence_words(t.evidence))
+            console.print(f"            [dim]{escape(t.tag)}: {escape(fired)}[/]")
+    if enrichment.entities:
+        top = ", ".join(f"{e.name} [{e.type}] ×{e.mentions}" for e in enrichment.entities[:12])
+        console.print(f"entities:   {escape(top)}")
+    for q in enrichment.quotes:
+        console.print(f"quote:      {escape(q.speaker)}: “{escape(q.text)}”")
     console.print()
     console.print(escape(article.text))
+
+
+def _evidence_words(evidence: dict[str, Any]) -> list[str]:
+    words: list[str] = []
+    for key in ("terms", "phrases"):
+        value = evidence.get(key) or {}
+        words += list(value) if isinstance(value, dict | list) else [str(value)]
+    words += [str(e) for e in evidence.get("entities") or []]
+    return words
 
 
 def _when(value: datetime | None) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError as _SQLAlchemyError
 
 from newswatch import schema as t
 from newswatch.errors import ConfigError, NewswatchError
-from newswatch.models import Article, Feed, Revision
+from newswatch.models import Article, Enrichment, Entity, Feed, Quote, Revision, TopicTag
 
 SQLAlchemyError = _SQLAlchemyError
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -345,10 +345,81 @@ class Store:
                 for r in conn.execute(query)
             ]
 
+    def articles_to_enrich(self, limit: int = 200) -> list[Article]:
+        query = (
+            select(t.articles)
+            .where(t.articles.c.enriched_revision < t.articles.c.revision)
+            .order_by(t.articles.c.first_seen_at, t.articles.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_article(r) for r in conn.execute(query)]
+
+    def save_enrichment(self, article_id: str, revision: int, result: Enrichment) -> None:
+        """Replace an article's entities, topics and quotes with ``result`` (one transaction)."""
+        with self.tx() as conn:
+            for table in (t.article_entities, t.article_topics, t.article_quotes):
+                conn.execute(table.delete().where(table.c.article_id == article_id))
+            if result.entities:
+                conn.execute(insert(t.article_entities), [
+                    {"article_id": article_id, "entity_id": e.id, "name": e.name, "type": e.type,
+                     "mentions": e.mentions, "first_pos": e.first_pos, "in_title": e.in_title,
+                     "salience": e.salience, "surfaces": json.dumps(list(e.surfaces))}
+                    for e in result.entities
+                ])
+            if result.topics:
+                conn.execute(insert(t.article_topics), [
+                    {"article_id": article_id, "tag": tag.tag, "score": tag.score,
+                     "evidence": json.dumps(tag.evidence, sort_keys=True)}
+                    for tag in result.topics
+                ])
+            if result.quotes:
+                conn.execute(insert(t.article_quotes), [
+                    {"article_id": article_id, "speaker": q.speaker, "speaker_id": q.speaker_id,
+                     "text": q.text, "position": q.position}
+                    for q in result.quotes
+                ])
+            values: dict[str, Any] = {"enriched_revision": revision, "enrich_note": result.skipped}
+            if result.language:
+                values["language"] = result.language
+            conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(**values))
+
+    def enrichment(self, article_id: str) -> Enrichment:
+        """The stored entities (most salient first), topics (best first) and quotes."""
+        ae, at, aq = t.article_entities, t.article_topics, t.article_quotes
+        with self.engine.connect() as conn:
+            language, note = conn.execute(
+                select(t.articles.c.language, t.articles.c.enrich_note).where(
+                    t.articles.c.id == article_id
+                )
+            ).one()
+            entities = tuple(
+                Entity(r.entity_id, r.name, r.type, r.mentions, r.first_pos, bool(r.in_title),
+                       r.salience, tuple(json.loads(r.surfaces)))
+                for r in conn.execute(
+                    select(ae).where(ae.c.article_id == article_id)
+                    .order_by(ae.c.salience.desc(), ae.c.first_pos)
+                )
+            )
+            topics = tuple(
+                TopicTag(r.tag, r.score, json.loads(r.evidence))
+                for r in conn.execute(
+                    select(at).where(at.c.article_id == article_id).order_by(at.c.score.desc())
+                )
+            )
+            quotes = tuple(
+                Quote(r.speaker, r.text, r.speaker_id, r.position)
+                for r in conn.execute(
+                    select(aq).where(aq.c.article_id == article_id).order_by(aq.c.position)
+                )
+            )
+        return Enrichment(language, entities, topics, quotes, note)
+
     def articles_to_index(self, limit: int = 500) -> list[Article]:
         query = (
             select(t.articles)
             .where(t.articles.c.indexed_revision < t.articles.c.revision)
+            .where(t.articles.c.enriched_revision >= t.articles.c.revision)
             .order_by(t.articles.c.first_seen_at, t.articles.c.id)
             .limit(limit)
         )

@@ -82,6 +82,8 @@ class IndexDoc:
     language: str = ""
     revision: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    entities: tuple[tuple[str, str, str], ...] = ()  # (id, name, type), most salient first
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ class SearchRequest:
 
     query: str = ""
     source: str | None = None
+    entities: tuple[str, ...] = ()  # entity ids (any of them); see pipeline.resolve_entity
+    topic: str | None = None
+    language: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 10
@@ -142,6 +147,8 @@ class RunReport:
     feeds: list[FeedOutcome] = field(default_factory=list)
     failures: list[ArticleFailure] = field(default_factory=list)
     indexed: int = 0
+    enriched: int = 0
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -179,7 +186,9 @@ class RunReport:
                 "unchanged": self.unchanged,
                 "failed": self.failed,
             },
+            "enriched": self.enriched,
             "indexed": self.indexed,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "feeds": [vars(f) for f in self.feeds],
             "failures": [vars(f) for f in self.failures],
@@ -241,11 +250,16 @@ class Article:
     status: str = "extracted"
     revision: int = 1
     indexed_revision: int = 0
+    enriched_revision: int = 0
+    enrich_note: str = ""
     feed_id: int | None = None
     urls: tuple[str, ...] = ()
 
-    def as_index_doc(self) -> IndexDoc:
+    def as_index_doc(self, enrichment: Enrichment | None = None) -> IndexDoc:
+        entities = enrichment.entities if enrichment else ()
         return IndexDoc(
+            entities=tuple((e.id, e.name, e.type) for e in entities),
+            topics=tuple(t.tag for t in enrichment.topics) if enrichment else (),
             id=self.id,
             url=self.url,
             title=self.title,
@@ -256,3 +270,55 @@ class Article:
             language=self.language,
             revision=self.revision,
         )
+
+
+ENTITY_TYPES = ("person", "organisation", "place", "group", "event", "law", "product", "other")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity of one article, linked to a canonical id where the gazetteer knows it.
+
+    ``id`` is a Wikidata QID (``Q423``) when known, else ``key:<type>:<normalised-name>``.
+    ``first_pos`` is the character offset of the first mention in ``title + "\\n\\n" + text``.
+    ``salience`` in [0, 1]: how central the entity is to the article (1 = most).
+    """
+
+    id: str
+    name: str
+    type: str
+    mentions: int
+    first_pos: int
+    in_title: bool
+    salience: float
+    surfaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicTag:
+    """A topic an article is about, with its score and what fired (terms, entities)."""
+
+    tag: str
+    score: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A direct quote attributed to a speaker (``speaker_id`` when the speaker is linked)."""
+
+    speaker: str
+    text: str
+    speaker_id: str | None = None
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """Everything the enrich stage learns about one article."""
+
+    language: str
+    entities: tuple[Entity, ...] = ()
+    topics: tuple[TopicTag, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    skipped: str = ""  # why English-only stages were skipped (e.g. "language fr")

@@ -24,12 +24,16 @@ from ingest.feeds import parse_feed
 from ingest.fetch import FEED_ACCEPT
 from ingest.politeness import host_key
 from newswatch.articles import ItemResult, fetch_article
+from newswatch.enriching import enrich_pending
 from newswatch.errors import FeedParseError, FetchError, NewswatchError
 from newswatch.models import ArticleFailure, Feed, FeedOutcome, RunReport
 from newswatch.polling import WorkItem, fetch_feed, handle_feed
 from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
 
-__all__ = ["add_feed", "index_pending", "open_runtime", "run_once", "subscribe"]
+__all__ = [
+    "add_feed", "enrich_pending", "index_pending", "open_runtime", "resolve_entity", "run_once",
+    "subscribe",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +105,7 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
                 progress.advance()
             report.feeds = [outcomes[f.id] for f in feeds]
             _process_items(rt, pool, items, outcomes, report, now, progress)
+        report.enriched = enrich_pending(rt, report, progress)
         report.indexed = index_pending(rt)
         status = "ok"
     finally:
@@ -181,6 +186,26 @@ def index_pending(rt: Runtime, batch: int = 500) -> int:
         pending = rt.store.articles_to_index(limit=batch)
         if not pending:
             return total
-        rt.index.upsert_many(a.as_index_doc() for a in pending)
+        rt.index.upsert_many(a.as_index_doc(rt.store.enrichment(a.id)) for a in pending)
         rt.store.mark_indexed(((a.id, a.revision) for a in pending), rt.clock())
         total += len(pending)
+
+
+def resolve_entity(name: str) -> tuple[str, ...]:
+    """Entity ids a user's ``--entity`` value may mean: the gazetteer's canonical id (a
+    demonym or capital standing for its country), else the normalised key of any type."""
+    from enrich.entities import clean_surface
+    from enrich.gazetteer import Gazetteer, normalise, slug
+
+    gazetteer = Gazetteer.load()
+    name = clean_surface(name) or name.strip()
+    if name.startswith(("Q", "key:")) and " " not in name and (name[1:].isdigit() or ":" in name):
+        return (name,)
+    entry = gazetteer.lookup(name)
+    if entry is not None:
+        if entry.kind in ("demonym", "capital") and entry.country_id:
+            return (entry.country_id,)
+        return (entry.id,)
+    key = slug(normalise(name))
+    kinds = ("person", "organisation", "place", "group", "event", "law", "product")
+    return tuple(f"key:{kind}:{key}" for kind in kinds)

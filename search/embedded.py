@@ -31,7 +31,7 @@ from search.backend import (
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
 MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _COLUMNS = ("title", "body")
 _LEAF_SQL = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
 
@@ -59,6 +59,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab (docs_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
     INSERT INTO docs_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+END;
+CREATE TABLE IF NOT EXISTS doc_tags (      -- filterable keywords: entity ids, topics
+    rowid INTEGER NOT NULL,
+    kind TEXT NOT NULL,                    -- 'entity' | 'topic'
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, value, rowid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_tags_row ON doc_tags (rowid);
+CREATE TRIGGER IF NOT EXISTS docs_tags_ad AFTER DELETE ON docs BEGIN
+    DELETE FROM doc_tags WHERE rowid = old.rowid;
 END;
 CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
     INSERT INTO docs_fts (docs_fts, rowid, title, body)
@@ -109,10 +119,18 @@ class EmbeddedIndex:
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def upsert_many(self, docs: Iterable[IndexDoc]) -> int:
-        rows = [_doc_row(doc) for doc in docs]
+        batch = list(docs)
         with self._lock, self._conn:
-            self._conn.executemany(_UPSERT, rows)
-        return len(rows)
+            self._conn.executemany(_UPSERT, [_doc_row(doc) for doc in batch])
+            for doc in batch:
+                (rowid,) = self._conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
+                self._conn.execute("DELETE FROM doc_tags WHERE rowid = ?", (rowid,))
+                tags = {("entity", e[0]) for e in doc.entities} | {("topic", t) for t in doc.topics}
+                self._conn.executemany(
+                    "INSERT INTO doc_tags (rowid, kind, value) VALUES (?, ?, ?)",
+                    [(rowid, kind, value) for kind, value in sorted(tags)],
+                )
+        return len(batch)
 
     def delete(self, ids: Iterable[str]) -> int:
         unique = [(i,) for i in dict.fromkeys(ids)]
@@ -280,6 +298,18 @@ def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
     if request.source:
         sql.append("d.source_key = ?")
         args.append(request.source.casefold())
+    if request.entities:
+        marks = ",".join("?" * len(request.entities))
+        sql.append(
+            f"d.rowid IN (SELECT rowid FROM doc_tags WHERE kind = 'entity' AND value IN ({marks}))"
+        )
+        args.extend(request.entities)
+    if request.topic:
+        sql.append("d.rowid IN (SELECT rowid FROM doc_tags WHERE kind = 'topic' AND value = ?)")
+        args.append(request.topic)
+    if request.language:
+        sql.append("d.language = ?")
+        args.append(request.language.lower())
     if request.since is not None:
         sql.append("d.published >= ?")
         args.append(_iso(request.since))

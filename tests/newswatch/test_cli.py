@@ -79,6 +79,15 @@ def test_search_and_show_json(demo_home) -> None:  # type: ignore[no-untyped-def
     assert shown["url"] == hit["url"] and shown["title"] == hit["title"]
     assert shown["published_source"] in {"page", "feed", "first-seen"}
     assert shown["revisions"][0]["revision"] == 1 and "Tobruk" in shown["text"]
+    assert shown["language"] == "en"
+    assert {"id", "name", "type", "mentions", "salience"} <= set(shown["entities"][0])
+    assert {"tag", "score", "evidence"} <= set(shown["topics"][0])
+    assert all({"speaker", "text"} <= set(q) for q in shown["quotes"])
+    entity = json.loads(newswatch(home, "search", "", "--entity", "DPRK", "--json",
+                                  "--limit", "50").stdout)
+    same = json.loads(newswatch(home, "search", "", "--entity", "Pyongyang", "--json",
+                                "--limit", "50").stdout)
+    assert entity["total"] >= 5 and entity == {**same, "query": entity["query"]}
     by_url = json.loads(newswatch(home, "show", hit["url"], "--json").stdout)
     assert by_url["id"] == hit["id"]
     one_source = json.loads(

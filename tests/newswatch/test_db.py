@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect
 
 from newswatch.db import Store
-from newswatch.models import Article
+from newswatch.models import Article, Enrichment, Entity, Quote, TopicTag
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -78,13 +78,42 @@ def test_first_seen_dates_never_move(store: Store) -> None:
     assert stored is not None and stored.published_at == NOW
 
 
+def test_schema_matches_the_migrations(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from newswatch.schema import metadata
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_enrichment_round_trip(store: Store) -> None:
+    store.save_article(_article(), [], NOW)
+    result = Enrichment(
+        "en",
+        entities=(Entity("Q423", "North Korea", "place", 3, 0, True, 1.0, ("DPRK", "Pyongyang")),
+                  Entity("key:person:elena-varga", "Elena Varga", "person", 1, 90, False, 0.2)),
+        topics=(TopicTag("arms-transfers", 0.91, {"terms": {"shells": 3}}),),
+        quotes=(Quote("Elena Varga", "Every shell counts", None, 120),),
+    )
+    assert store.articles_to_enrich()[0].id == "a" * 20
+    store.save_enrichment("a" * 20, 1, result)
+    store.save_enrichment("a" * 20, 1, result)  # idempotent
+    assert store.enrichment("a" * 20) == result
+    assert store.articles_to_enrich() == []
+
+
 def test_indexing_queue(store: Store) -> None:
     store.save_article(_article(), [], NOW)
+    assert store.articles_to_index() == []  # not enriched yet
+    store.save_enrichment("a" * 20, 1, Enrichment("en"))
     pending = store.articles_to_index()
     assert [(a.id, a.revision) for a in pending] == [("a" * 20, 1)]
     store.mark_indexed([("a" * 20, 1)], NOW)
     assert store.articles_to_index() == []
     store.save_article(_article(text="revised"), [], NOW)
+    store.save_enrichment("a" * 20, 2, Enrichment("en"))
     assert [a.revision for a in store.articles_to_index()] == [2]
 
 
