@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,13 @@ eval-extract: $(STAMP)  ## extraction P/R/F1 on ../shared/data/extraction-dev (n
 
 eval-feeds: $(STAMP)  ## feed-corpus robustness: parse + store every file of ../shared/data/feed-corpus
 	$(BIN)/python eval/feed_corpus.py
+
+eval-enrich: $(STAMP)  ## NER P/R/F1 (CoNLL dev), main-entity recall, topic P/R, enrich speed
+	$(BIN)/python eval/entities.py
+	$(BIN)/python eval/topics.py
+
+eval-topics: $(STAMP)  ## topic precision/recall on our labelled set (tests/fixtures/topics)
+	$(BIN)/python eval/topics.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -41,11 +41,16 @@ PLACE_PREPOSITIONS = {
     "toward", "towards", "of", "between", "inside", "over",
 }
 HONORIFICS = re.compile(
-    r"^(?:mr|mrs|ms|miss|dr|prof|sir|dame|gen|general|lt|col|colonel|maj|capt|adm|admiral|sgt|"
-    r"sen|senator|rep|gov|governor|president|prime minister|minister|secretary|ambassador|"
-    r"spokesman|spokeswoman|spokesperson|chairman|king|queen|prince|pope|judge|justice)\.?\s+",
+    r"^(?:(?:former|acting|deputy|vice|senior|then)\s+)*"
+    r"(?:mr|mrs|ms|miss|dr|prof|sir|dame|gen|general|lt|col|colonel|maj|capt|adm|admiral|sgt|"
+    r"sen|senator|rep|representative|congressman|congresswoman|gov|governor|president|"
+    r"prime minister|foreign minister|defen[cs]e minister|minister|secretary|"
+    r"attorney general|special counsel|speaker|mayor|ambassador|spokesman|spokeswoman|"
+    r"spokesperson|chairman|chairwoman|director|commissioner|chancellor|king|queen|prince|"
+    r"princess|pope|judge|justice)\.?\s+(?=[A-Z])",
     re.IGNORECASE,
 )
+NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_NAME_CHARS = 120
 
@@ -127,6 +132,7 @@ def link_mentions(
     gazetteer: Gazetteer,
 ) -> list[Entity]:
     """Group ``(surface, type, start, previous_word)`` mentions into linked entities."""
+    mentions = _repair_title_mentions(mentions, title_chars)
     full_names = _full_person_names(m[0] for m in mentions if m[1] == "person")
     acronyms = _acronyms(m[0] for m in mentions if m[1] in ("organisation", "group", "place"))
     found: dict[str, _Acc] = {}
@@ -167,6 +173,27 @@ def link_mentions(
     return _with_salience(found.values(), doc_chars)
 
 
+def _repair_title_mentions(
+    mentions: Sequence[tuple[str, str, int, str]], title_chars: int
+) -> list[tuple[str, str, int, str]]:
+    """Headlines in Title Case make the model glue words onto names ("Trump Says",
+    "Vicente Fox Slams"): a title mention that the body never uses is replaced by the
+    longest body mention it contains as whole words."""
+    body = {m[0]: m for m in mentions if m[2] >= title_chars}
+    by_length = sorted(body, key=len, reverse=True)
+    repaired = []
+    for mention in mentions:
+        surface, _kind, start, previous = mention
+        if start < title_chars and surface not in body:
+            inner = next(
+                (b for b in by_length if re.search(rf"(?<!\w){re.escape(b)}(?!\w)", surface)), None
+            )
+            if inner is not None:
+                mention = (inner, body[inner][1], start, previous)
+        repaired.append(mention)
+    return repaired
+
+
 def _resolve(entry: GazEntry, previous: str, gazetteer: Gazetteer) -> list[GazEntry]:
     country = gazetteer.country(entry.country_id) if entry.country_id else None
     if entry.kind == "demonym" and country is not None:
@@ -183,7 +210,9 @@ def _full_person_names(surfaces: Iterable[str]) -> dict[str, str]:
     fulls = {s for s in surfaces if len(s.split()) >= 2}
     by_last: dict[str, set[str]] = {}
     for name in fulls:
-        by_last.setdefault(name.split()[-1].casefold(), set()).add(name)
+        words = [w for w in name.split() if w.casefold().rstrip(".") not in NAME_SUFFIXES]
+        if len(words) >= 2:
+            by_last.setdefault(words[-1].casefold(), set()).add(name)
     return {last: next(iter(names)) for last, names in by_last.items() if len(names) == 1}
 
 
@@ -216,8 +245,11 @@ def _with_salience(found: Iterable[_Acc], doc_chars: int) -> list[Entity]:
     if not accs:
         return []
     length = max(doc_chars, 1)
+    # the title bonus needs the body to agree: a name only the headline has is often noise
     raw = {
-        a.id: math.log2(1 + a.mentions) + 1.5 * a.in_title + (1 - min(a.first_pos, length) / length)
+        a.id: math.log2(1 + a.mentions)
+        + 1.5 * (a.in_title and a.mentions > 1)
+        + (1 - min(a.first_pos, length) / length)
         for a in accs
     }
     top = max(raw.values())
