@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,12 @@ eval-enrich: $(STAMP)  ## NER P/R/F1 (CoNLL dev), main-entity recall, topic P/R,
 
 eval-topics: $(STAMP)  ## topic precision/recall on our labelled set (tests/fixtures/topics)
 	$(BIN)/python eval/topics.py
+
+eval-dedup: $(STAMP)  ## near-duplicate P/R on pairs we build (copies, rewrites, spun copies)
+	$(BIN)/python eval/dedup.py
+
+eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-dev and the demo site
+	$(BIN)/python eval/stories.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

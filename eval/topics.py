@@ -5,8 +5,8 @@
 
 Labelled set: the demo site's articles (``newswatch.demo.site.load_articles()``, with their
 ``topics`` labels) plus every ``*.toml`` in ``tests/fixtures/topics/`` (keys ``title``,
-``topics``, ``paragraphs``, ``note``); ``--data DIR`` adds (or, with ``--no-demo`` and
-``--data``, replaces) directories of the same format, e.g. a held-out set.
+``topics``, ``paragraphs``, ``note``). ``--data DIR`` (repeatable) reads those directories
+instead of the fixtures, e.g. a held-out set; ``--no-demo`` leaves the demo articles out.
 
 Entities come from the real extractor (``enrich.entities.extract_entities`` with the
 gazetteer) when it is importable, else from a stand-in: spaCy NER plus a small alias map to
@@ -144,21 +144,13 @@ def standin_extractor(nlp: Any) -> Extractor:
 
 
 def real_extractor(nlp: Any) -> Extractor | None:
-    """``enrich.entities.extract_entities`` with the project gazetteer, when both exist."""
+    """``enrich.entities.extract_entities`` with the bundled gazetteer, when importable."""
     try:
-        from enrich import gazetteer as gz
         from enrich.entities import extract_entities
+        from enrich.gazetteer import Gazetteer
     except ImportError:
         return None
-    gazetteer = None
-    for name in ("load_gazetteer", "default_gazetteer", "load"):
-        if callable(getattr(gz, name, None)):
-            gazetteer = getattr(gz, name)()
-            break
-    if gazetteer is None:
-        cls = gz.Gazetteer
-        factory = getattr(cls, "load", None) or getattr(cls, "default", None) or cls
-        gazetteer = factory()
+    gazetteer = Gazetteer.load()
 
     def extract(docs: Sequence[tuple[str, str]]) -> list[list[Entity]]:
         texts = [f"{title}\n\n{text}" for title, text in docs]
@@ -172,10 +164,13 @@ def make_extractor(kind: str = "auto") -> tuple[str, Extractor]:
     """(name, extractor); raises OSError/ImportError when spaCy or its model is missing."""
     import spacy
 
-    nlp = spacy.load(MODEL, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler"])
+    if not spacy.util.is_package(MODEL):
+        raise OSError(f"the spaCy model package {MODEL} is not installed")
     if kind in ("auto", "real"):
         try:
-            real = real_extractor(nlp)
+            from enrich.nlp import load_model  # the production pipeline (NER components only)
+
+            real = real_extractor(load_model(MODEL))
         except Exception as exc:  # the extractor is someone else's work in progress
             if kind == "real":
                 raise
@@ -186,6 +181,7 @@ def make_extractor(kind: str = "auto") -> tuple[str, Extractor]:
             return "enrich.entities", real
         if kind == "real":
             raise ImportError("enrich.entities / enrich.gazetteer are not available")
+    nlp = spacy.load(MODEL, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler"])
     return "stand-in (spaCy NER + alias map)", standin_extractor(nlp)
 
 
@@ -250,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the full result as JSON here")
     parser.add_argument("--data", type=Path, action="append", default=[],
-                        help="a directory of labelled TOML articles (repeatable)")
+                        help="a directory of labelled TOML articles, instead of the fixtures "
+                             "(repeatable)")
     parser.add_argument("--no-demo", action="store_true", help="leave out the demo articles")
     parser.add_argument("--taxonomy", type=Path, help="taxonomy YAML (default: bundled)")
     parser.add_argument("--extractor", choices=["auto", "real", "standin"], default="auto")
@@ -264,6 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, OSError) as exc:
         print(f"topic eval skipped: spaCy model {MODEL} unavailable ({exc})")
         return 0
+    known = {t.name for t in taxonomy}
+    for article in articles:
+        if unknown := sorted(article.topics - known):
+            print(f"warning: {article.source}: labels {unknown} are not in the taxonomy",
+                  file=sys.stderr)
     scores, rows = evaluate(articles, taxonomy, extract)
     if args.show:
         for row in rows:

@@ -420,6 +420,7 @@ class Store:
             select(t.articles)
             .where(t.articles.c.indexed_revision < t.articles.c.revision)
             .where(t.articles.c.enriched_revision >= t.articles.c.revision)
+            .where(t.articles.c.clustered_revision >= t.articles.c.revision)
             .order_by(t.articles.c.first_seen_at, t.articles.c.id)
             .limit(limit)
         )

@@ -84,6 +84,7 @@ class IndexDoc:
     extra: dict[str, Any] = field(default_factory=dict)
     entities: tuple[tuple[str, str, str], ...] = ()  # (id, name, type), most salient first
     topics: tuple[str, ...] = ()
+    story_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class RunReport:
     failures: list[ArticleFailure] = field(default_factory=list)
     indexed: int = 0
     enriched: int = 0
+    clustered: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -187,6 +189,7 @@ class RunReport:
                 "failed": self.failed,
             },
             "enriched": self.enriched,
+            "clustered": self.clustered,
             "indexed": self.indexed,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
@@ -252,6 +255,8 @@ class Article:
     indexed_revision: int = 0
     enriched_revision: int = 0
     enrich_note: str = ""
+    clustered_revision: int = 0
+    story_id: str | None = None
     feed_id: int | None = None
     urls: tuple[str, ...] = ()
 

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, zip_longest
 from typing import TypeVar
@@ -29,6 +29,7 @@ from newswatch.errors import FeedParseError, FetchError, NewswatchError
 from newswatch.models import ArticleFailure, Feed, FeedOutcome, RunReport
 from newswatch.polling import WorkItem, fetch_feed, handle_feed
 from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
+from newswatch.storying import cluster_pending
 
 __all__ = [
     "add_feed", "enrich_pending", "index_pending", "open_runtime", "resolve_entity", "run_once",
@@ -106,6 +107,7 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
             report.feeds = [outcomes[f.id] for f in feeds]
             _process_items(rt, pool, items, outcomes, report, now, progress)
         report.enriched = enrich_pending(rt, report, progress)
+        report.clustered = cluster_pending(rt)
         report.indexed = index_pending(rt)
         status = "ok"
     finally:
@@ -186,7 +188,10 @@ def index_pending(rt: Runtime, batch: int = 500) -> int:
         pending = rt.store.articles_to_index(limit=batch)
         if not pending:
             return total
-        rt.index.upsert_many(a.as_index_doc(rt.store.enrichment(a.id)) for a in pending)
+        rt.index.upsert_many(
+            replace(a.as_index_doc(rt.store.enrichment(a.id)), story_id=a.story_id or "")
+            for a in pending
+        )
         rt.store.mark_indexed(((a.id, a.revision) for a in pending), rt.clock())
         total += len(pending)
 

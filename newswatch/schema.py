@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -99,6 +100,12 @@ articles = Table(
     Column("indexed_revision", Integer, nullable=False, default=0),
     Column("enriched_revision", Integer, nullable=False, default=0),
     Column("enrich_note", Text, nullable=False, default=""),  # e.g. "language fr: English-only stages skipped"
+    Column("clustered_revision", Integer, nullable=False, default=0),
+    Column("story_id", String(32)),
+    Column("duplicate_of", String(32)),
+    Column("duplicate_similarity", Float),
+    Column("novelty", Float),
+    Column("novelty_detail", Text, nullable=False, default="{}"),  # additions and why it joined
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("indexed_at", UTCDateTime),
@@ -160,6 +167,59 @@ article_quotes = Table(
     Column("text", Text, nullable=False),
     Column("position", Integer, nullable=False, default=0),
     Index("ix_article_quotes_article", "article_id"),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("title_article_id", String(32)),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_updated", UTCDateTime, nullable=False),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("merged_into", String(32)),  # set when a person merged this story into another
+    Column("profile", Text, nullable=False, default="{}"),  # centroid terms, entities, vocab
+    Index("ix_stories_last_updated", "last_updated"),
+)
+
+story_keys = Table(  # inverted index: a story's top entities and terms, for candidates
+    "story_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("story_id", String(32), ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_updated", UTCDateTime, nullable=False),
+    Index("ix_story_keys_story", "story_id"),
+)
+
+story_splits = Table(  # a person's correction: these articles must not join that story
+    "story_splits",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(32), primary_key=True),
+)
+
+term_stats = Table(  # document frequencies for TF-IDF
+    "term_stats",
+    metadata,
+    Column("term", String(100), primary_key=True),
+    Column("df", Integer, nullable=False),
+)
+
+dedup_signatures = Table(
+    "dedup_signatures",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Index("ix_dedup_signatures_hash", "body_hash"),
+)
+
+dedup_bands = Table(
+    "dedup_bands",
+    metadata,
+    Column("band_key", String(64), primary_key=True),
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
 )
 
 entries = Table(

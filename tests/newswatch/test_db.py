@@ -108,13 +108,23 @@ def test_indexing_queue(store: Store) -> None:
     store.save_article(_article(), [], NOW)
     assert store.articles_to_index() == []  # not enriched yet
     store.save_enrichment("a" * 20, 1, Enrichment("en"))
+    assert store.articles_to_index() == []  # not in a story yet
+    _clustered(store, 1)
     pending = store.articles_to_index()
     assert [(a.id, a.revision) for a in pending] == [("a" * 20, 1)]
     store.mark_indexed([("a" * 20, 1)], NOW)
     assert store.articles_to_index() == []
     store.save_article(_article(text="revised"), [], NOW)
     store.save_enrichment("a" * 20, 2, Enrichment("en"))
+    _clustered(store, 2)
     assert [a.revision for a in store.articles_to_index()] == [2]
+
+
+def _clustered(store: Store, revision: int) -> None:
+    from newswatch import schema
+
+    with store.tx() as conn:
+        conn.execute(schema.articles.update().values(clustered_revision=revision))
 
 
 def test_entries_count_attempts_until_they_succeed(store: Store) -> None:

@@ -1,0 +1,153 @@
+"""The story stage: near-duplicates, online story assignment and novelty, one article at a
+time in arrival order (so a story's first article is the one newswatch saw first)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from enrich import dedup
+from enrich.novelty import assess, remember
+from enrich.stories import (
+    Params,
+    Profile,
+    absorb,
+    entity_weights,
+    keys_for,
+    similarity,
+    term_counts,
+    tfidf,
+)
+from newswatch import schema as t
+from newswatch.models import Article, Enrichment
+from newswatch.runtime import Runtime
+from newswatch.story_store import StoryRow, StoryStore
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    new_story: bool
+    duplicate_of: str | None
+    novelty: float
+
+
+def params_for(rt: Runtime) -> Params:
+    s = rt.settings
+    return Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)
+
+
+def cluster_pending(rt: Runtime) -> int:
+    """Assign every enriched article not yet in a story; returns how many."""
+    stories = StoryStore(rt.store)
+    params = params_for(rt)
+    done = 0
+    while True:
+        batch = stories.articles_to_cluster(limit=BATCH)
+        if not batch:
+            return done
+        for article in batch:
+            assign(rt, stories, article, params)
+        done += len(batch)
+
+
+def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -> Assignment:
+    """Put ``article`` into a story (an existing one or a new one) and record why."""
+    enrichment = rt.store.enrichment(article.id)
+    fingerprint = dedup.fingerprint(article.text)
+    bands = dedup.band_keys(fingerprint.signature)
+    if article.clustered_revision > 0:  # a new revision: stays in its story
+        current = stories.story_fields(article.id)
+        with rt.store.tx() as conn:
+            stories.save_signature(conn, article.id, fingerprint.body_hash,
+                                   dedup.to_bytes(fingerprint.signature), bands)
+            conn.execute(t.articles.update().where(t.articles.c.id == article.id)
+                         .values(clustered_revision=article.revision))
+        return Assignment(current["story_id"] or "", False, current["duplicate_of"],
+                          current["novelty"] or 0.0)
+    earlier = [
+        (aid, dedup.Fingerprint(h, dedup.from_bytes(sig)))
+        for aid, h, sig in stories.duplicate_candidates(fingerprint.body_hash, bands, article.id)
+    ]
+    duplicate = dedup.best_duplicate(fingerprint, earlier)
+    counts = term_counts(article.title, article.text)
+    df, n_docs = stories.document_frequencies(counts)
+    vector = tfidf(counts, df, n_docs + 1)
+    weights = entity_weights(enrichment.entities)
+    when = article.published_at or article.first_seen_at
+    excluded = stories.splits_for(article.id)
+
+    chosen: StoryRow | None = None
+    why: dict[str, Any] = {}
+    if duplicate is not None:
+        original = stories.story_fields(duplicate.article_id)["story_id"]
+        if original and original not in excluded:
+            chosen = stories.get(stories.resolve(original))
+            why = {"duplicate_of": duplicate.article_id, "similarity": duplicate.similarity}
+    if chosen is None:
+        since = when - timedelta(days=params.dormant_days)
+        best: tuple[float, StoryRow, Any] | None = None
+        for story in stories.candidates(keys_for(vector, weights), since, excluded):
+            sim = similarity(vector, weights, when, Profile.from_json(story.profile),
+                             story.last_updated, params)
+            if sim.total >= params.threshold and (best is None or sim.total > best[0]):
+                best = (sim.total, story, sim)
+        if best is not None:
+            chosen, why = best[1], best[2].as_dict()
+
+    profile = Profile.from_json(chosen.profile) if chosen else Profile()
+    if duplicate is not None and chosen is not None:
+        novelty_score, additions = 0.0, {"near_duplicate": True}
+    elif chosen is None:
+        novelty_score, additions = 1.0, {"new_story": True}
+    else:
+        novelty = assess(article.text, enrichment.entities, enrichment.quotes, article.source, profile)
+        novelty_score, additions = novelty.score, novelty.additions
+    story = _updated_story(chosen, article, enrichment, profile, vector, when)
+    detail = {"why": why, "additions": additions}
+    with rt.store.tx() as conn:
+        stories.count_terms(conn, counts)
+        stories.save_signature(conn, article.id, fingerprint.body_hash,
+                               dedup.to_bytes(fingerprint.signature), bands)
+        stories.save_story(conn, story, keys_for(
+            {k: v for k, v in story.profile["terms"].items()}, story.profile["entities"]))
+        conn.execute(
+            t.articles.update().where(t.articles.c.id == article.id).values(
+                story_id=story.id,
+                duplicate_of=duplicate.article_id if duplicate else None,
+                duplicate_similarity=round(duplicate.similarity, 3) if duplicate else None,
+                novelty=novelty_score,
+                novelty_detail=json.dumps(detail, sort_keys=True, default=str),
+                clustered_revision=article.revision,
+            )
+        )
+    return Assignment(story.id, chosen is None, duplicate.article_id if duplicate else None,
+                      novelty_score)
+
+
+def _updated_story(
+    chosen: StoryRow | None, article: Article, enrichment: Enrichment, profile: Profile,
+    vector: dict[str, float], when: Any,
+) -> StoryRow:
+    profile = absorb(profile, vector, enrichment.entities)
+    profile = remember(profile, article.text, enrichment.quotes, article.source)
+    data = profile.to_json()
+    # the story's title comes from its most central article: closest to the profile
+    centrality = sum(w * profile.terms.get(term, 0.0) for term, w in vector.items())
+    if chosen is None:
+        data["title_score"] = centrality
+        return StoryRow("s" + article.id[:19], article.title, article.id, when, when, 1, None, data)
+    best = float(chosen.profile.get("title_score", 0.0))
+    title, title_id = chosen.title, chosen.title_article_id
+    if centrality > best:
+        title, title_id, best = article.title, article.id, centrality
+    data["title_score"] = best
+    return replace(
+        chosen, title=title, title_article_id=title_id,
+        first_seen=min(chosen.first_seen, when), last_updated=max(chosen.last_updated, when),
+        article_count=chosen.article_count + 1, profile=data,
+    )
