@@ -23,6 +23,7 @@ MIN_SALIENCE = 0.3  # an entity must matter to the article to count as an additi
 NEW_SENTENCE_SHARE = 0.5  # a sentence is new when at least this share of its words is
 MIN_SENTENCE_WORDS = 5
 VOCAB_CAP = 5000
+NAMED_TYPES = {"person", "organisation", "place", "event", "law", "product"}  # not "group"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def assess(
     vocab = set(story.vocab)
     seen_entities = set(story.entities) | set(story.entity_names)
     new_entities = [
-        e.name for e in entities if e.salience >= MIN_SALIENCE and e.id not in seen_entities
+        e.name for e in entities
+        if e.salience >= MIN_SALIENCE and e.id not in seen_entities and e.type in NAMED_TYPES
     ]
     spoken = {s.casefold() for s in story.speakers}
     new_speakers = unique(q.speaker for q in quotes if q.speaker.casefold() not in spoken)

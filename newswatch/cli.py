@@ -275,10 +275,76 @@ def show(ref: str, as_json: bool) -> None:
             raise NewswatchError(f"no article {ref!r} (give an id from `newswatch search` or a URL)")
         revisions = rt.store.revisions(article.id)
         enrichment = rt.store.enrichment(article.id)
+        from newswatch.story_store import StoryStore
+
+        story_fields = StoryStore(rt.store).story_fields(article.id)
     if as_json:
-        out.print_json(stdout, out.article_dict(article, revisions, enrichment))
+        data = out.article_dict(article, revisions, enrichment)
+        data.update({
+            "story_id": story_fields["story_id"],
+            "duplicate_of": story_fields["duplicate_of"],
+            "duplicate_similarity": story_fields["duplicate_similarity"],
+            "novelty": {"score": story_fields["novelty"],
+                        "additions": story_fields["detail"].get("additions", {})},
+        })
+        out.print_json(stdout, data)
     else:
         out.print_article(stdout, article, revisions, enrichment)
+
+
+@cli.command()
+@click.option("--topic", help="Only stories with an article tagged with this topic.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stories(topic: str | None, limit: int, as_json: bool) -> None:
+    """List stories, newest development first."""
+    from newswatch.story_store import StoryStore
+
+    with runtime() as rt:
+        store = StoryStore(rt.store)
+        listed = [out.story_dict(s, store.articles_of(s.id)) for s in store.recent(topic, limit)]
+    if as_json:
+        out.print_json(stdout, listed)
+    else:
+        out.print_stories(stdout, listed)
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, required=True)
+@click.option("--why", is_flag=True, help="Show why each article joined the story.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def story(args: tuple[str, ...], why: bool, as_json: bool) -> None:
+    """Show a story (`story ID [--why]`), or correct the machine:
+    `story merge A B` moves story B into A; `story split ID ARTICLE...` moves articles out."""
+    from newswatch.story_store import StoryStore
+    from newswatch.storying import merge, split
+
+    with runtime() as rt:
+        store = StoryStore(rt.store)
+        if args[0] in ("merge", "split"):
+            if args[0] == "merge":
+                if len(args) != 3:
+                    raise NewswatchError("usage: newswatch story merge TARGET_ID OTHER_ID")
+                result = merge(rt, args[1], args[2])
+                stdout.print(f"Merged {args[2]} into {result.id}: {result.article_count} articles")
+            else:
+                if len(args) < 3:
+                    raise NewswatchError("usage: newswatch story split STORY_ID ARTICLE_ID...")
+                result = split(rt, args[1], list(args[2:]))
+                stdout.print(f"Split {len(args) - 2} article(s) into new story {result.id}")
+            return
+        if len(args) != 1:
+            raise NewswatchError("usage: newswatch story ID [--why] [--json]")
+        row = store.get(store.resolve(args[0]))
+        if row is None:
+            raise NewswatchError(f"no story {args[0]!r} (see `newswatch stories`)")
+        articles = store.articles_of(row.id)
+        details = {a.id: store.story_fields(a.id) for a in articles}
+        data = out.story_dict(row, articles, details)
+    if as_json:
+        out.print_json(stdout, data)
+    else:
+        out.print_story(stdout, data, why)
 
 
 @cli.command()

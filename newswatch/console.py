@@ -215,3 +215,93 @@ def _evidence_words(evidence: dict[str, Any]) -> list[str]:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def story_dict(
+    row: Any, articles: list[Article], details: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A story as the CLI and API show it; ``details`` adds each article's why and novelty."""
+    profile = row.profile or {}
+    names = profile.get("entity_names", {})
+    weights = profile.get("entities", {})
+    top = sorted(weights, key=lambda e: -weights[e])[:8]
+    data: dict[str, Any] = {
+        "id": row.id,
+        "title": row.title,
+        "article_ids": [a.id for a in articles],
+        "article_count": len(articles),
+        "outlets": list(dict.fromkeys(a.source for a in articles)),
+        "first_seen": row.first_seen,
+        "last_updated": row.last_updated,
+        "top_entities": [{"id": e, "name": names.get(e, e)} for e in top],
+    }
+    if details is not None:
+        timeline = []
+        for a in articles:
+            d = details[a.id]
+            why = dict(d["detail"].get("why", {}))
+            if why.get("shared_entities"):
+                why["shared_entities"] = [names.get(e, e) for e in why["shared_entities"]]
+            timeline.append({
+                "article_id": a.id, "title": a.title, "source": a.source, "url": a.url,
+                "published": a.published_at, "duplicate_of": d["duplicate_of"],
+                "novelty": d["novelty"], "additions": d["detail"].get("additions", {}),
+                "why": why,
+            })
+        data["timeline"] = timeline
+    return data
+
+
+def print_stories(console: Console, stories: list[dict[str, Any]]) -> None:
+    if not stories:
+        console.print("No stories yet. Run: newswatch run")
+        return
+    table = Table("story", "title", "articles", "outlets", "last update")
+    for s in stories:
+        table.add_row(s["id"], escape(s["title"]), str(s["article_count"]),
+                      escape(", ".join(s["outlets"])), _when(s["last_updated"]))
+    console.print(table)
+
+
+def print_story(console: Console, story: dict[str, Any], why: bool) -> None:
+    console.print(f"[bold]{escape(story['title'])}[/]  [dim]{story['id']}[/]")
+    console.print(f"{story['article_count']} article(s) from {escape(', '.join(story['outlets']))}; "
+                  f"first seen {_when(story['first_seen'])}, last update {_when(story['last_updated'])}")
+    names = ", ".join(e["name"] for e in story["top_entities"])
+    console.print(f"entities: {escape(names)}\n")
+    for item in story["timeline"]:
+        novelty = item["novelty"]
+        flag = " [dim](near-duplicate of " + item["duplicate_of"] + ")[/]" if item["duplicate_of"] else ""
+        console.print(f"{_when(item['published'])}  [bold]{escape(item['source'])}[/]: "
+                      f"{escape(item['title'])}  id {item['article_id']}{flag}")
+        if novelty is not None:
+            console.print(f"    novelty {novelty:.2f}: {escape(_additions(item['additions']))}")
+        if why:
+            console.print(f"    why: {escape(_why(item['why']))}")
+
+
+def _additions(additions: dict[str, Any]) -> str:
+    if additions.get("new_story"):
+        return "first article of the story"
+    if additions.get("near_duplicate"):
+        return "nothing new (near-duplicate)"
+    parts = []
+    if additions.get("new_outlet"):
+        parts.append(f"new outlet {additions['new_outlet']}")
+    for key, label in (("new_speakers", "new speakers"), ("new_entities", "new entities"),
+                       ("new_numbers", "new figures")):
+        if additions.get(key):
+            parts.append(f"{label} {', '.join(map(str, additions[key][:5]))}")
+    if additions.get("new_sentence_count"):
+        parts.append(f"{additions['new_sentence_count']} new sentence(s)")
+    return "; ".join(parts) or "nothing new"
+
+
+def _why(why: dict[str, Any]) -> str:
+    if not why:
+        return "started the story"
+    if "duplicate_of" in why:
+        return f"near-duplicate of {why['duplicate_of']} (similarity {why['similarity']:.2f})"
+    shared = ", ".join(why.get("shared_entities", [])[:6])
+    return (f"similarity {why['total']:.2f} = text {why['text']:.2f} and entities "
+            f"{why['entities']:.2f}, time factor {why['time_factor']:.2f}; shared: {shared}")

@@ -21,6 +21,7 @@ from enrich.stories import (
     tfidf,
 )
 from newswatch import schema as t
+from newswatch.errors import NewswatchError
 from newswatch.models import Article, Enrichment
 from newswatch.runtime import Runtime
 from newswatch.story_store import StoryRow, StoryStore
@@ -151,3 +152,76 @@ def _updated_story(
         first_seen=min(chosen.first_seen, when), last_updated=max(chosen.last_updated, when),
         article_count=chosen.article_count + 1, profile=data,
     )
+
+
+def rebuild(rt: Runtime, stories: StoryStore, story_id: str) -> StoryRow | None:
+    """Recompute a story's profile, title, dates and keys from its current articles."""
+    articles = stories.articles_of(story_id)
+    current = stories.get(story_id)
+    if current is None:
+        return None
+    story: StoryRow | None = None
+    for article in articles:
+        enrichment = rt.store.enrichment(article.id)
+        counts = term_counts(article.title, article.text)
+        df, n_docs = stories.document_frequencies(counts)
+        vector = tfidf(counts, df, n_docs + 1)
+        when = article.published_at or article.first_seen_at
+        profile = Profile.from_json(story.profile) if story else Profile()
+        story = _updated_story(story, article, enrichment, profile, vector, when)
+    if story is None:  # no articles left: the story stays, empty, out of the index keys
+        story = replace(current, article_count=0, profile={}, merged_into=current.merged_into)
+    story = replace(story, id=story_id, merged_into=current.merged_into)
+    with rt.store.tx() as conn:
+        keys = keys_for(story.profile.get("terms", {}), story.profile.get("entities", {}))
+        stories.save_story(conn, story, keys)
+    return story
+
+
+def merge(rt: Runtime, target: str, other: str) -> StoryRow:
+    """Merge story ``other`` into ``target``: its articles move; later articles that would
+    have joined ``other`` now find ``target`` (``other`` leaves the inverted index)."""
+    stories = StoryStore(rt.store)
+    a, b = stories.get(target), stories.get(other)
+    if a is None or b is None or target == other:
+        raise NewswatchError(f"cannot merge {other!r} into {target!r}: give two different story ids")
+    with rt.store.tx() as conn:
+        conn.execute(t.articles.update().where(t.articles.c.story_id == other)
+                     .values(story_id=target))
+        conn.execute(t.stories.update().where(t.stories.c.id == other)
+                     .values(merged_into=target, article_count=0))
+        conn.execute(t.story_keys.delete().where(t.story_keys.c.story_id == other))
+    rebuilt = rebuild(rt, stories, target)
+    assert rebuilt is not None
+    return rebuilt
+
+
+def split(rt: Runtime, story_id: str, article_ids: list[str]) -> StoryRow:
+    """Move ``article_ids`` out of ``story_id`` into a new story of their own; they (and
+    articles like them) stay out of ``story_id`` from now on."""
+    stories = StoryStore(rt.store)
+    if stories.get(story_id) is None:
+        raise NewswatchError(f"no story {story_id!r}")
+    members = {a.id for a in stories.articles_of(story_id)}
+    missing = [a for a in article_ids if a not in members]
+    if missing or not article_ids:
+        raise NewswatchError(f"not articles of story {story_id}: {', '.join(missing) or '(none)'}")
+    if set(article_ids) == members:
+        raise NewswatchError("splitting every article out of a story changes nothing")
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join([story_id, *sorted(article_ids)]).encode()).hexdigest()
+    new_id = "s" + digest[:19]
+    first = min((a for a in stories.articles_of(story_id) if a.id in article_ids),
+                key=lambda a: a.published_at or a.first_seen_at)
+    when = first.published_at or first.first_seen_at
+    with rt.store.tx() as conn:
+        stories.save_story(conn, StoryRow(new_id, first.title, first.id, when, when, 0, None, {}), [])
+        conn.execute(t.articles.update().where(t.articles.c.id.in_(article_ids))
+                     .values(story_id=new_id))
+        for article_id in article_ids:
+            conn.execute(t.story_splits.insert().values(article_id=article_id, story_id=story_id))
+    rebuild(rt, stories, story_id)
+    rebuilt = rebuild(rt, stories, new_id)
+    assert rebuilt is not None
+    return rebuilt

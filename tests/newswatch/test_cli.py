@@ -192,3 +192,24 @@ def test_feeds_management(tmp_path: Path) -> None:
         assert exported.count("<outline") == 2 and site.feed_urls()[1] in exported
         missing = newswatch(tmp_path, "feeds", "pause", "99", check=False)
         assert missing.returncode == 1 and "no feed '99'" in missing.stderr
+
+
+def test_stories_story_and_show_story_fields(demo_home) -> None:  # type: ignore[no-untyped-def]
+    home = demo_home[0]
+    listed = json.loads(newswatch(home, "stories", "--json", "--limit", "100").stdout)
+    assert {"id", "title", "article_ids", "outlets", "first_seen", "last_updated"} <= set(listed[0])
+    updates = [s["last_updated"] for s in listed]
+    assert updates == sorted(updates, reverse=True)  # newest development first
+    biggest = max(listed, key=lambda s: len(s["article_ids"]))
+    assert len(biggest["article_ids"]) == 5 and len(biggest["outlets"]) == 5
+    on_topic = json.loads(newswatch(home, "stories", "--topic", "dprk-russia", "--json").stdout)
+    assert biggest["id"] in {s["id"] for s in on_topic}
+    assert len(on_topic) < len(listed)
+    why = newswatch(home, "story", biggest["id"], "--why").stdout
+    assert "near-duplicate" in why and "similarity" in why and "shared:" in why
+    shown = json.loads(newswatch(home, "show", biggest["article_ids"][1], "--json").stdout)
+    assert shown["story_id"] == biggest["id"]
+    assert shown["duplicate_of"] == biggest["article_ids"][0]
+    assert shown["novelty"]["score"] == 0.0
+    bad = newswatch(home, "story", "merge", biggest["id"], check=False)
+    assert bad.returncode == 1 and "usage" in bad.stderr
