@@ -19,7 +19,14 @@ from newswatch import __version__
 from newswatch import console as out
 from newswatch.errors import NewswatchError
 from newswatch.models import Feed, SearchRequest
-from newswatch.pipeline import add_feed, open_runtime, resolve_entity, run_once, subscribe
+from newswatch.pipeline import (
+    add_feed,
+    index_stories,
+    open_runtime,
+    resolve_entity,
+    run_once,
+    subscribe,
+)
 from newswatch.runtime import Runtime
 from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
 
@@ -326,11 +333,13 @@ def story(args: tuple[str, ...], why: bool, as_json: bool) -> None:
                 if len(args) != 3:
                     raise NewswatchError("usage: newswatch story merge TARGET_ID OTHER_ID")
                 result = merge(rt, args[1], args[2])
+                index_stories(rt, [args[1], args[2]])
                 stdout.print(f"Merged {args[2]} into {result.id}: {result.article_count} articles")
             else:
                 if len(args) < 3:
                     raise NewswatchError("usage: newswatch story split STORY_ID ARTICLE_ID...")
                 result = split(rt, args[1], list(args[2:]))
+                index_stories(rt, [args[1], result.id])
                 stdout.print(f"Split {len(args) - 2} article(s) into new story {result.id}")
             return
         if len(args) != 1:

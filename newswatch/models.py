@@ -327,3 +327,17 @@ class Enrichment:
     topics: tuple[TopicTag, ...] = ()
     quotes: tuple[Quote, ...] = ()
     skipped: str = ""  # why English-only stages were skipped (e.g. "language fr")
+
+
+@dataclass(frozen=True)
+class StoryDoc:
+    """What the search index stores for one story (its own document type)."""
+
+    id: str
+    title: str
+    first_seen: datetime
+    last_updated: datetime
+    article_ids: tuple[str, ...]
+    outlets: tuple[str, ...]
+    entities: tuple[tuple[str, str], ...] = ()  # (id, name), strongest first
+    topics: tuple[str, ...] = ()

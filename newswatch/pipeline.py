@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,10 +29,10 @@ from newswatch.errors import FeedParseError, FetchError, NewswatchError
 from newswatch.models import ArticleFailure, Feed, FeedOutcome, RunReport
 from newswatch.polling import WorkItem, fetch_feed, handle_feed
 from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
-from newswatch.storying import cluster_pending
+from newswatch.storying import cluster_pending, story_doc
 
 __all__ = [
-    "add_feed", "enrich_pending", "index_pending", "open_runtime", "resolve_entity", "run_once",
+    "add_feed", "enrich_pending", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
     "subscribe",
 ]
 
@@ -107,8 +107,9 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
             report.feeds = [outcomes[f.id] for f in feeds]
             _process_items(rt, pool, items, outcomes, report, now, progress)
         report.enriched = enrich_pending(rt, report, progress)
-        report.clustered = cluster_pending(rt)
+        report.clustered, touched = cluster_pending(rt)
         report.indexed = index_pending(rt)
+        index_stories(rt, touched)
         status = "ok"
     finally:
         report.seconds = time.monotonic() - started
@@ -214,3 +215,16 @@ def resolve_entity(name: str) -> tuple[str, ...]:
     key = slug(normalise(name))
     kinds = ("person", "organisation", "place", "group", "event", "law", "product")
     return tuple(f"key:{kind}:{key}" for kind in kinds)
+
+
+def index_stories(rt: Runtime, story_ids: Iterable[str] | None = None) -> int:
+    """(Re)index the given stories, or every story; merged-away stories leave the index."""
+    from newswatch.story_store import StoryStore
+
+    stories = StoryStore(rt.store)
+    ids = list(story_ids) if story_ids is not None else [s.id for s in stories.recent(limit=10**9)]
+    docs = {i: story_doc(rt, stories, i) for i in ids}
+    gone = [i for i, d in docs.items() if d is None]
+    if gone:
+        rt.index.delete_stories(gone)
+    return rt.index.upsert_stories(d for d in docs.values() if d is not None)

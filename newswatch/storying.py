@@ -22,7 +22,7 @@ from enrich.stories import (
 )
 from newswatch import schema as t
 from newswatch.errors import NewswatchError
-from newswatch.models import Article, Enrichment
+from newswatch.models import Article, Enrichment, StoryDoc
 from newswatch.runtime import Runtime
 from newswatch.story_store import StoryRow, StoryStore
 
@@ -42,18 +42,38 @@ def params_for(rt: Runtime) -> Params:
     return Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)
 
 
-def cluster_pending(rt: Runtime) -> int:
-    """Assign every enriched article not yet in a story; returns how many."""
+def cluster_pending(rt: Runtime) -> tuple[int, set[str]]:
+    """Assign every enriched article not yet in a story; returns how many, and the ids of
+    the stories that changed (to be indexed)."""
     stories = StoryStore(rt.store)
     params = params_for(rt)
     done = 0
+    touched: set[str] = set()
     while True:
         batch = stories.articles_to_cluster(limit=BATCH)
         if not batch:
-            return done
+            return done, touched
         for article in batch:
-            assign(rt, stories, article, params)
+            touched.add(assign(rt, stories, article, params).story_id)
         done += len(batch)
+
+
+def story_doc(rt: Runtime, stories: StoryStore, story_id: str) -> StoryDoc | None:
+    """The index document of a story (None when it was merged away or is empty)."""
+    row = stories.get(story_id)
+    if row is None or row.merged_into or row.article_count == 0:
+        return None
+    articles = stories.articles_of(story_id)
+    profile = row.profile
+    weights, names = profile.get("entities", {}), profile.get("entity_names", {})
+    top = sorted(weights, key=lambda e: -weights[e])[:20]
+    topics = sorted({tag.tag for a in articles for tag in rt.store.enrichment(a.id).topics})
+    return StoryDoc(
+        id=row.id, title=row.title, first_seen=row.first_seen, last_updated=row.last_updated,
+        article_ids=tuple(a.id for a in articles),
+        outlets=tuple(dict.fromkeys(a.source for a in articles)),
+        entities=tuple((e, names.get(e, e)) for e in top), topics=tuple(topics),
+    )
 
 
 def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -> Assignment:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from newswatch.errors import ConfigError, NewswatchError
-from newswatch.models import IndexDoc, SearchRequest, SearchResult
+from newswatch.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
 from newswatch.settings import Settings
 
 # Snippets mark matched words the same way on every backend: plain text, markdown-style bold.
@@ -38,6 +38,21 @@ class IndexBackend(Protocol):
 
     def count(self) -> int:
         """Number of documents in the index."""
+        ...
+
+    def upsert_stories(self, stories: Iterable[StoryDoc]) -> int:
+        """Insert or replace story documents by id; returns how many were written."""
+        ...
+
+    def delete_stories(self, ids: Iterable[str]) -> int:
+        """Remove story documents by id (a story merged into another)."""
+        ...
+
+    def list_stories(
+        self, topic: str | None = None, entities: tuple[str, ...] = (), limit: int = 20,
+        offset: int = 0,
+    ) -> list[StoryDoc]:
+        """Stories, newest development first, optionally by topic or entity ids (any of)."""
         ...
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from newswatch.errors import QuerySyntaxError
-from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult
+from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
 from search.backend import (
     MAX_LIMIT,
     SNIPPET_ELLIPSIS,
@@ -31,7 +31,7 @@ from search.backend import (
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
 MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _COLUMNS = ("title", "body")
 _LEAF_SQL = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
 
@@ -70,6 +70,20 @@ CREATE INDEX IF NOT EXISTS doc_tags_row ON doc_tags (rowid);
 CREATE TRIGGER IF NOT EXISTS docs_tags_ad AFTER DELETE ON docs BEGIN
     DELETE FROM doc_tags WHERE rowid = old.rowid;
 END;
+CREATE TABLE IF NOT EXISTS stories (       -- stories: their own document type
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_updated TEXT NOT NULL,
+    doc TEXT NOT NULL                      -- article ids, outlets, entities, topics (JSON)
+);
+CREATE INDEX IF NOT EXISTS stories_updated ON stories (last_updated);
+CREATE TABLE IF NOT EXISTS story_tags (
+    story_id TEXT NOT NULL,
+    kind TEXT NOT NULL,                    -- 'entity' | 'topic'
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, value, story_id)
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
     INSERT INTO docs_fts (docs_fts, rowid, title, body)
     VALUES ('delete', old.rowid, old.title, old.body);
@@ -147,6 +161,64 @@ class EmbeddedIndex:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def upsert_stories(self, stories: Iterable[StoryDoc]) -> int:
+        batch = list(stories)
+        with self._lock, self._conn:
+            for story in batch:
+                doc = json.dumps({"article_ids": story.article_ids, "outlets": story.outlets,
+                                  "entities": story.entities, "topics": story.topics})
+                self._conn.execute(
+                    "INSERT INTO stories (id, title, first_seen, last_updated, doc) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+                    "first_seen = excluded.first_seen, last_updated = excluded.last_updated, "
+                    "doc = excluded.doc",
+                    (story.id, story.title, _iso(story.first_seen), _iso(story.last_updated), doc),
+                )
+                self._conn.execute("DELETE FROM story_tags WHERE story_id = ?", (story.id,))
+                tags = {("entity", e[0]) for e in story.entities} | {("topic", t) for t in story.topics}
+                self._conn.executemany(
+                    "INSERT INTO story_tags (story_id, kind, value) VALUES (?, ?, ?)",
+                    [(story.id, kind, value) for kind, value in sorted(tags)],
+                )
+        return len(batch)
+
+    def delete_stories(self, ids: Iterable[str]) -> int:
+        unique = [(i,) for i in dict.fromkeys(ids)]
+        with self._lock, self._conn:
+            self._conn.executemany("DELETE FROM story_tags WHERE story_id = ?", unique)
+            cur = self._conn.executemany("DELETE FROM stories WHERE id = ?", unique)
+        return max(cur.rowcount, 0)
+
+    def list_stories(
+        self, topic: str | None = None, entities: tuple[str, ...] = (), limit: int = 20,
+        offset: int = 0,
+    ) -> list[StoryDoc]:
+        sql = "SELECT id, title, first_seen, last_updated, doc FROM stories s WHERE 1"
+        args: list[Any] = []
+        if topic:
+            sql += " AND id IN (SELECT story_id FROM story_tags WHERE kind = 'topic' AND value = ?)"
+            args.append(topic)
+        if entities:
+            marks = ",".join("?" * len(entities))
+            sql += (" AND id IN (SELECT story_id FROM story_tags WHERE kind = 'entity' "
+                    f"AND value IN ({marks}))")
+            args.extend(entities)
+        sql += " ORDER BY last_updated DESC, id LIMIT ? OFFSET ?"
+        args += [max(0, min(limit, MAX_LIMIT)), max(0, offset)]
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        stories = []
+        for id_, title, first, last, raw in rows:
+            doc = json.loads(raw)
+            stories.append(StoryDoc(
+                id=id_, title=title, first_seen=datetime.fromisoformat(first),
+                last_updated=datetime.fromisoformat(last),
+                article_ids=tuple(doc["article_ids"]), outlets=tuple(doc["outlets"]),
+                entities=tuple((e[0], e[1]) for e in doc["entities"]),
+                topics=tuple(doc["topics"]),
+            ))
+        return stories
 
     def search(self, request: SearchRequest) -> SearchResult:
         node = parse_query(request.query)

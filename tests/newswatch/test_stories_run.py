@@ -12,7 +12,7 @@ from fixtures.pages import article_page, rss
 from ingest.urls import canonicalize
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import DemoArticle, DemoSite, load_articles
-from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, index_stories, open_runtime, run_once
 from newswatch.runtime import Runtime
 from newswatch.settings import Settings
 from newswatch.story_store import StoryStore
@@ -66,6 +66,14 @@ def test_one_event_one_story(rt: Runtime, demo: DemoSite) -> None:
     assert any("Nebenzia" in e for e in roundup["new_entities"])
     story = stories.get(developing.pop())
     assert story is not None and story.article_count == 5
+    indexed = rt.index.list_stories(topic="dprk-russia", entities=("Q423",))
+    assert story.id in {d.id for d in indexed}
+    doc = next(d for d in indexed if d.id == story.id)
+    assert len(doc.article_ids) == 5 and len(doc.outlets) == 5 and doc.entities[0][1]
+    everything = rt.index.list_stories(limit=100)
+    assert len(everything) == len(by_story)
+    assert [d.last_updated for d in everything] == sorted(
+        (d.last_updated for d in everything), reverse=True)
     updates = [s.last_updated for s in stories.recent(limit=100)]
     assert updates == sorted(updates, reverse=True) and len(updates) == len(by_story)
 
@@ -76,7 +84,10 @@ def test_merge_and_split_are_respected(rt: Runtime, demo: DemoSite) -> None:
     story_of = {a.story: stories.story_fields(i)["story_id"] for i, a in ids.items()}
     stocks, rates = story_of["markets-stocks"], story_of["markets-rates"]
     merged = merge(rt, rates, stocks)
+    index_stories(rt, [rates, stocks])
     assert merged.article_count == 2
+    assert stocks not in {d.id for d in rt.index.list_stories(limit=100)}
+    assert len(next(d for d in rt.index.list_stories(limit=100) if d.id == rates).article_ids) == 2
     assert stories.resolve(stocks) == rates
     assert stocks not in {s.id for s in stories.recent(limit=100)}
 
