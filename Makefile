@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ eval-dedup: $(STAMP)  ## near-duplicate P/R on pairs we build (copies, rewrites,
 
 eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-dev and the demo site
 	$(BIN)/python eval/stories.py
+
+bench-stories: $(STAMP)  ## time to assign one article to a story with 1k / 10k / 100k stored articles
+	$(BIN)/python bench/stories.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
