@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pgserver
 import pytest
 
+from newswatch.demo.site import DemoSite
+from newswatch.pipeline import open_runtime
+from newswatch.runtime import Runtime
 from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
 
 
@@ -57,3 +61,40 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def sqlite_settings(tmp_path: Path) -> Settings:
     """Settings on a fresh data directory with the default SQLite state store."""
     return make_settings(tmp_path / "home")
+
+
+def _opener(base: Settings) -> Iterator[Callable[..., Runtime]]:
+    opened: list[Runtime] = []
+
+    def opener(**changes: object) -> Runtime:
+        opened.append(open_runtime(dataclasses.replace(base, **changes)))
+        return opened[-1]
+
+    yield opener
+    for runtime in opened:
+        runtime.close()
+
+
+@pytest.fixture
+def open_rt(settings: Settings) -> Iterator[Callable[..., Runtime]]:
+    """Open runtimes on the test's stores (both backends), with setting changes; all are
+    closed afterwards."""
+    yield from _opener(settings)
+
+
+@pytest.fixture
+def open_sqlite_rt(sqlite_settings: Settings) -> Iterator[Callable[..., Runtime]]:
+    """Like ``open_rt``, on SQLite only (for tests about the network, not the store)."""
+    yield from _opener(sqlite_settings)
+
+
+@pytest.fixture
+def rt(open_rt: Callable[..., Runtime]) -> Runtime:
+    return open_rt()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoSite]:
+    """The bundled demo news site on free loopback ports."""
+    with DemoSite(base_port=0) as site:
+        yield site

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fixtures.pages import FERRY, article_page, rss
 
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import DemoSite, load_articles
 from newswatch.models import SearchRequest
-from newswatch.pipeline import add_feed, open_runtime, resolve_entity, run_once
+from newswatch.pipeline import add_feed, resolve_entity, run_once
 from newswatch.runtime import Runtime
-from newswatch.settings import Settings
 
 pytest.importorskip("spacy", reason="enrichment tests need the nlp extra (spaCy)")
 
@@ -22,19 +19,6 @@ FRENCH = [
     "Les usagers du bateau de 6 h 50 pourront emprunter une navette gratuite jusqu'au quai "
     "nord, où un petit bateau continuera de circuler à l'ancien horaire jusqu'à fin janvier.",
 ]
-
-
-@pytest.fixture
-def rt(settings: Settings) -> Iterator[Runtime]:
-    runtime = open_runtime(settings)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoSite]:
-    with DemoSite(base_port=0) as site:
-        yield site
 
 
 def test_demo_articles_are_enriched_and_filterable(rt: Runtime, demo: DemoSite) -> None:

@@ -3,7 +3,6 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,34 +11,8 @@ from fixtures.pages import BRIDGE, COMMENT, COOKIE, FERRY, article_page, rss
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import COMMENT_MARKER, COOKIE_TEXT, DemoSite, load_articles
 from newswatch.models import SearchRequest
-from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, run_once
 from newswatch.runtime import Runtime
-from newswatch.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoSite]:
-    with DemoSite(base_port=0) as site:
-        yield site
-
-
-@pytest.fixture
-def open_rt(settings: Settings) -> Iterator[Callable[..., Runtime]]:
-    """Open runtimes on the test's stores, with setting changes; all closed afterwards."""
-    opened: list[Runtime] = []
-
-    def opener(**changes: object) -> Runtime:
-        opened.append(open_runtime(dataclasses.replace(settings, **changes)))
-        return opened[-1]
-
-    yield opener
-    for runtime in opened:
-        runtime.close()
-
-
-@pytest.fixture
-def rt(open_rt: Callable[..., Runtime]) -> Runtime:
-    return open_rt()
 
 
 @pytest.fixture

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 
-import pytest
 from fixtures.pages import BRIDGE, FERRY, article_page, rss
 
 from newswatch.demo.server import RequestRecord, Route, SiteServer
-from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, run_once
 from newswatch.runtime import Runtime
-from newswatch.settings import Settings
 
 HOSTS = 20
 FEEDS_PER_HOST = 10
-
-
-@pytest.fixture
-def open_rt(sqlite_settings: Settings) -> Iterator[Callable[..., Runtime]]:
-    opened: list[Runtime] = []
-
-    def opener(**changes: object) -> Runtime:
-        opened.append(open_runtime(dataclasses.replace(sqlite_settings, **changes)))
-        return opened[-1]
-
-    yield opener
-    for runtime in opened:
-        runtime.close()
 
 
 def _peak_in_flight(records: list[RequestRecord]) -> int:
@@ -42,7 +26,7 @@ def _peak_in_flight(records: list[RequestRecord]) -> int:
 
 
 def test_two_hundred_feeds_never_exceed_the_per_host_limits(
-    open_rt: Callable[..., Runtime],
+    open_sqlite_rt: Callable[..., Runtime],
 ) -> None:
     delay = 0.1
     with ExitStack() as stack:
@@ -56,7 +40,7 @@ def test_two_hundred_feeds_never_exceed_the_per_host_limits(
                 server.set(f"/feed{f}.xml", Route(rss(f"Outlet {h}", [
                     {"title": f"Story {h}-{f}", "link": server.url(page)}
                 ]), "application/rss+xml", delay=0.02))
-        rt = open_rt(per_host_delay=delay, per_host_concurrency=2, fetch_concurrency=8,
+        rt = open_sqlite_rt(per_host_delay=delay, per_host_concurrency=2, fetch_concurrency=8,
                      extract_processes=2)
         for server in servers:
             for f in range(FEEDS_PER_HOST):
@@ -78,7 +62,7 @@ def test_two_hundred_feeds_never_exceed_the_per_host_limits(
     assert 2 < peak <= 8  # really concurrent across hosts, within the global limit
 
 
-def test_robots_txt_is_honoured_for_articles(open_rt: Callable[..., Runtime]) -> None:
+def test_robots_txt_is_honoured_for_articles(open_sqlite_rt: Callable[..., Runtime]) -> None:
     with SiteServer() as site:
         site.set("/robots.txt", Route(b"User-agent: *\nDisallow: /private/\n", "text/plain"))
         site.set("/private/a.html", Route(article_page("Private", FERRY).encode()))
@@ -87,7 +71,7 @@ def test_robots_txt_is_honoured_for_articles(open_rt: Callable[..., Runtime]) ->
             {"title": "Private", "link": site.url("/private/a.html")},
             {"title": "Public", "link": site.url("/public/b.html")},
         ]), "application/rss+xml"))
-        rt = open_rt()
+        rt = open_sqlite_rt()
         add_feed(rt, site.url("/feed.xml"))
         report = run_once(rt)
         assert report.new == 1
@@ -95,19 +79,19 @@ def test_robots_txt_is_honoured_for_articles(open_rt: Callable[..., Runtime]) ->
         assert site.hits("/private/a.html") == 0
 
 
-def test_unreadable_robots_txt_means_no_article_fetches(open_rt: Callable[..., Runtime]) -> None:
+def test_unreadable_robots_txt_means_no_article_fetches(open_sqlite_rt: Callable[..., Runtime]) -> None:
     with SiteServer() as site:
         site.set("/robots.txt", Route(b"down", status=500))
         site.set("/a.html", Route(article_page("A", FERRY).encode()))
         site.set("/feed.xml", Route(rss("Gazette", [{"title": "A", "link": site.url("/a.html")}]),
                                     "application/rss+xml"))
-        rt = open_rt()
+        rt = open_sqlite_rt()
         add_feed(rt, site.url("/feed.xml"))
         report = run_once(rt)
         assert report.new == 0 and site.hits("/a.html") == 0
 
 
-def test_retry_after_is_honoured(open_rt: Callable[..., Runtime]) -> None:
+def test_retry_after_is_honoured(open_sqlite_rt: Callable[..., Runtime]) -> None:
     with SiteServer() as site, SiteServer() as down:
         busy = Route(b"slow down", status=429, headers={"Retry-After": "1"})
         site.set("/a.html", Route(script=[busy, Route(article_page("A", FERRY).encode())]))
@@ -117,7 +101,7 @@ def test_retry_after_is_honoured(open_rt: Callable[..., Runtime]) -> None:
         down.set("/b.html", Route(article_page("B", BRIDGE).encode()))
         down.set("/other.xml", Route(rss("Down", [{"title": "B", "link": down.url("/b.html")}]),
                                      "application/rss+xml"))
-        rt = open_rt()
+        rt = open_sqlite_rt()
         add_feed(rt, site.url("/feed.xml"))
         gone, _ = add_feed(rt, down.url("/gone.xml"))
         now = rt.clock()
@@ -137,12 +121,12 @@ def test_retry_after_is_honoured(open_rt: Callable[..., Runtime]) -> None:
         assert any("deferred" in f.error for f in later.feeds)
 
 
-def test_adaptive_schedule_and_backoff(open_rt: Callable[..., Runtime]) -> None:
+def test_adaptive_schedule_and_backoff(open_sqlite_rt: Callable[..., Runtime]) -> None:
     with SiteServer() as site:
         site.set("/a.html", Route(article_page("A", FERRY).encode()))
         site.set("/feed.xml", Route(rss("Gazette", [{"title": "A", "link": site.url("/a.html")}]),
                                     "application/rss+xml"))
-        rt = open_rt()
+        rt = open_sqlite_rt()
         feed, _ = add_feed(rt, site.url("/feed.xml"))
         start = rt.clock()
         run_once(rt)

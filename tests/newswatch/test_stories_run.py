@@ -21,12 +21,6 @@ from newswatch.storying import merge, split
 pytest.importorskip("spacy", reason="story tests need the nlp extra (spaCy)")
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoSite]:
-    with DemoSite(base_port=0) as site:
-        yield site
-
-
 @pytest.fixture
 def rt(settings: Settings, demo: DemoSite) -> Iterator[Runtime]:
     runtime = open_runtime(settings)
