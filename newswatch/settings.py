@@ -33,6 +33,15 @@ class Settings:
     index: str = "embedded"
     index_path: Path | None = None  # embedded index file; default ``home/index.sqlite``
     es_url: str = ""
+    es_index_prefix: str = "newswatch"  # indices are PREFIX-articles-vN behind alias PREFIX-articles
+    es_username: str = ""
+    es_password: str = ""
+    es_verify_certs: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: str = ""  # required for write endpoints (and reads when api_read_requires_key)
+    api_read_requires_key: bool = False
+    public_url: str = ""  # how users reach the API (links in emails); default http://api_host:api_port
     allowed_private_networks: tuple[IPNetwork, ...] = ()
     user_agent: str = ""  # empty: "newswatch/VERSION (+CONTACT_URL)"
     contact_url: str = "https://github.com/newswatch/newswatch"

@@ -1,0 +1,3 @@
+"""CLI commands that live outside cli.py, registered there."""
+
+from __future__ import annotations
