@@ -378,6 +378,19 @@ def demo(port: int | None, query: str) -> None:
         stdout.print(f"\nData is in {settings.home.resolve()}; try `newswatch show ID`.")
 
 
+def _register_commands() -> None:
+    """Commands that live in newswatch/commands/ (each small enough to own a module)."""
+    from newswatch.commands.kibana import kibana
+    from newswatch.commands.reindex import reindex_command
+    from newswatch.commands.serve import serve
+
+    for command in (kibana, reindex_command, serve):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
 def site_range(urls: list[str]) -> str:
     return f"{urls[0].rsplit('/', 1)[0]} …" if urls else "(none)"
 

@@ -179,7 +179,8 @@ stories = Table(
     Column("last_updated", UTCDateTime, nullable=False),
     Column("article_count", Integer, nullable=False, default=0),
     Column("merged_into", String(32)),  # set when a person merged this story into another
-    Column("profile", Text, nullable=False, default="{}"),  # centroid terms, entities, vocab
+    Column("profile", Text, nullable=False, default="{}"),  # centroid: terms, entities
+    Column("memory", Text, nullable=False, default="{}"),  # what it said: vocab, figures, speakers
     Index("ix_stories_last_updated", "last_updated"),
 )
 
@@ -190,6 +191,7 @@ story_keys = Table(  # inverted index: a story's top entities and terms, for can
     Column("story_id", String(32), ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
     Column("last_updated", UTCDateTime, nullable=False),
     Index("ix_story_keys_story", "story_id"),
+    Index("ix_story_keys_key_updated", "key", "last_updated"),
 )
 
 story_splits = Table(  # a person's correction: these articles must not join that story
@@ -220,6 +222,7 @@ dedup_bands = Table(
     metadata,
     Column("band_key", String(64), primary_key=True),
     Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_dedup_bands_article", "article_id"),
 )
 
 entries = Table(

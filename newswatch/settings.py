@@ -37,6 +37,10 @@ class Settings:
     es_username: str = ""
     es_password: str = ""
     es_verify_certs: bool = True
+    kibana_url: str = ""  # for `newswatch kibana setup`
+    kibana_username: str = ""
+    kibana_password: str = ""
+    kibana_api_key: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_key: str = ""  # required for write endpoints (and reads when api_read_requires_key)

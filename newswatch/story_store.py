@@ -29,9 +29,16 @@ class StoryRow:
     profile: dict[str, Any]
 
 
-def _story(row: Any) -> StoryRow:
+MEMORY_KEYS = ("vocab", "numbers", "speakers", "outlets")  # stored apart: only novelty needs them
+N_DOCS = "#documents"  # the term_stats row that counts documents (no word has a "#")
+
+
+def _story(row: Any, with_memory: bool = True) -> StoryRow:
+    profile = json.loads(row.profile or "{}")
+    if with_memory:
+        profile.update(json.loads(row.memory or "{}"))
     return StoryRow(row.id, row.title, row.title_article_id, row.first_seen, row.last_updated,
-                    row.article_count, row.merged_into, json.loads(row.profile or "{}"))
+                    row.article_count, row.merged_into, profile)
 
 
 class StoryStore:
@@ -61,8 +68,8 @@ class StoryStore:
         wanted = list(set(terms))
         with self.engine.connect() as conn:
             n_docs = conn.execute(
-                select(func.count()).select_from(t.articles).where(t.articles.c.clustered_revision > 0)
-            ).scalar_one()
+                select(t.term_stats.c.df).where(t.term_stats.c.term == N_DOCS)
+            ).scalar() or 0
             df: dict[str, int] = {}
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
@@ -72,7 +79,8 @@ class StoryStore:
 
     @staticmethod
     def count_terms(conn: Connection, terms: Iterable[str]) -> None:
-        unique = sorted({w[:100] for w in terms})
+        """Count one more document, and one more document for each of its terms."""
+        unique = sorted({w[:100] for w in terms} | {N_DOCS})
         if not unique:
             return
         known = set(conn.execute(
@@ -127,10 +135,12 @@ class StoryStore:
             .subquery()
         )
         ids = select(ranked.c.story_id).where(ranked.c.rank <= MAX_CANDIDATES_PER_KEY).distinct()
-        query = select(t.stories).where(t.stories.c.id.in_(ids), t.stories.c.merged_into.is_(None))
+        s = t.stories
+        columns = [c for c in s.c if c.name != "memory"]  # similarity needs the centroid only
+        query = select(*columns).where(s.c.id.in_(ids), s.c.merged_into.is_(None))
         skip = set(excluded)
         with self.engine.connect() as conn:
-            return [_story(r) for r in conn.execute(query) if r.id not in skip]
+            return [_story(r, with_memory=False) for r in conn.execute(query) if r.id not in skip]
 
     def get(self, story_id: str) -> StoryRow | None:
         with self.engine.connect() as conn:
@@ -153,10 +163,13 @@ class StoryStore:
 
     @staticmethod
     def save_story(conn: Connection, row: StoryRow, keys: Sequence[str]) -> None:
+        centroid = {k: v for k, v in row.profile.items() if k not in MEMORY_KEYS}
+        memory = {k: v for k, v in row.profile.items() if k in MEMORY_KEYS}
         values = dict(title=row.title, title_article_id=row.title_article_id,
                       first_seen=row.first_seen, last_updated=row.last_updated,
                       article_count=row.article_count, merged_into=row.merged_into,
-                      profile=json.dumps(row.profile, sort_keys=True))
+                      profile=json.dumps(centroid, sort_keys=True),
+                      memory=json.dumps(memory, sort_keys=True))
         exists = conn.execute(select(t.stories.c.id).where(t.stories.c.id == row.id)).first()
         if exists:
             conn.execute(update(t.stories).where(t.stories.c.id == row.id).values(**values))

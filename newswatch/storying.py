@@ -117,8 +117,8 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
                              story.last_updated, params)
             if sim.total >= params.threshold and (best is None or sim.total > best[0]):
                 best = (sim.total, story, sim)
-        if best is not None:
-            chosen, why = best[1], best[2].as_dict()
+        if best is not None:  # candidates come without their memory: load it now
+            chosen, why = stories.get(best[1].id), best[2].as_dict()
 
     profile = Profile.from_json(chosen.profile) if chosen else Profile()
     if duplicate is not None and chosen is not None:

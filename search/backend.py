@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from newswatch.errors import ConfigError, NewswatchError
+from newswatch.errors import ConfigError
 from newswatch.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
 from newswatch.settings import Settings
 
@@ -15,6 +15,9 @@ SNIPPET_END = "**"
 SNIPPET_ELLIPSIS = "…"
 SNIPPET_TOKENS = 20
 MAX_LIMIT = 1000  # largest page a search returns
+# Fields :meth:`IndexBackend.facets` can count, and the ones the search API asks for.
+FACET_FIELDS = ("source", "language", "topics", "entity_ids", "entity_names")
+DEFAULT_FACETS = ("source", "topics", "entity_names", "language")
 
 
 class IndexBackend(Protocol):
@@ -38,6 +41,14 @@ class IndexBackend(Protocol):
 
     def count(self) -> int:
         """Number of documents in the index."""
+        ...
+
+    def facets(
+        self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10
+    ) -> dict[str, list[tuple[str, int]]]:
+        """For each of ``fields`` (see ``FACET_FIELDS``), its ``size`` commonest values among
+        the articles ``request`` finds, as (value, articles), most first, ties by value.
+        Empty values are left out; ``limit``/``offset`` of the request are ignored."""
         ...
 
     def upsert_stories(self, stories: Iterable[StoryDoc]) -> int:
@@ -67,7 +78,17 @@ def open_index(settings: Settings) -> IndexBackend:
 
         return EmbeddedIndex(settings.resolved_index_path)
     if settings.index == "elasticsearch":
-        raise NewswatchError(
-            "the elasticsearch backend is not available yet; set NEWSWATCH_INDEX=embedded"
-        )
+        if not settings.es_url.strip():
+            raise ConfigError(
+                "the elasticsearch backend is not available yet: NEWSWATCH_ES_URL is empty "
+                "(set it, e.g. to http://localhost:9200, or use NEWSWATCH_INDEX=embedded)"
+            )
+        try:
+            from search.elastic import ElasticIndex
+        except ImportError as exc:
+            raise ConfigError(
+                f"NEWSWATCH_INDEX=elasticsearch needs the Elasticsearch client ({exc}); "
+                "install it with: pip install 'newswatch[es]'"
+            ) from None
+        return ElasticIndex(settings)
     raise ConfigError(f"NEWSWATCH_INDEX={settings.index!r} is not a known index backend")

@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from newswatch.errors import QuerySyntaxError
+from newswatch.errors import NewswatchError, QuerySyntaxError
 from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
 from search.backend import (
+    DEFAULT_FACETS,
+    FACET_FIELDS,
     MAX_LIMIT,
     SNIPPET_ELLIPSIS,
     SNIPPET_END,
@@ -140,6 +142,7 @@ class EmbeddedIndex:
                 (rowid,) = self._conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
                 self._conn.execute("DELETE FROM doc_tags WHERE rowid = ?", (rowid,))
                 tags = {("entity", e[0]) for e in doc.entities} | {("topic", t) for t in doc.topics}
+                tags |= {("entity_name", e[1]) for e in doc.entities}  # for facets
                 if doc.story_id:
                     tags.add(("story", doc.story_id))
                 self._conn.executemany(
@@ -243,6 +246,38 @@ class EmbeddedIndex:
             for r in rows
         ]
         return SearchResult(total=count, hits=hits)
+
+    def facets(
+        self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Commonest values of ``fields`` among the articles ``request`` finds (see backend)."""
+        node = parse_query(request.query)
+        unknown = [f for f in fields if f not in FACET_FIELDS]
+        if unknown:
+            raise NewswatchError(
+                f"unknown facet {unknown[0]!r}; known facets are {', '.join(FACET_FIELDS)}"
+            )
+        tag_kinds = {"topics": "topic", "entity_ids": "entity", "entity_names": "entity_name"}
+        out: dict[str, list[tuple[str, int]]] = {}
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                compiler = _Compiler(self._conn)
+                where = compiler.sql(node)
+                filters, filter_args = _filters(request)
+                clause = " AND ".join([where, *filters])
+                args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
+                for name in fields:
+                    if name in tag_kinds:
+                        sql = (f"SELECT t.value, count(*) AS n FROM doc_tags t JOIN docs d "
+                               f"ON d.rowid = t.rowid WHERE t.kind = '{tag_kinds[name]}' AND ")
+                    else:  # a column: source, language
+                        sql = f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' AND "
+                    sql += f"{clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
+                    out[name] = [(v, int(n)) for v, n in self._conn.execute(sql, args)]
+            finally:
+                self._conn.execute("ROLLBACK")
+        return out
 
     def _run(
         self, node: Node, request: SearchRequest, limit: int, offset: int
