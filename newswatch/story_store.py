@@ -15,6 +15,7 @@ from newswatch.db import Store
 from newswatch.models import Article
 
 MAX_CANDIDATES_PER_KEY = 50  # newest stories per key: keeps the cost per article flat
+MAX_CANDIDATES = 64  # and at most this many stories in all, those sharing the most keys
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,14 @@ class StoryStore:
             .where(k.c.key.in_(list(keys)), k.c.last_updated >= active_since)
             .subquery()
         )
-        ids = select(ranked.c.story_id).where(ranked.c.rank <= MAX_CANDIDATES_PER_KEY).distinct()
+        shared = func.count().label("shared")  # how many of the article's keys a story has
+        ids = (
+            select(ranked.c.story_id)
+            .where(ranked.c.rank <= MAX_CANDIDATES_PER_KEY)
+            .group_by(ranked.c.story_id)
+            .order_by(shared.desc(), ranked.c.story_id)
+            .limit(MAX_CANDIDATES)
+        )
         s = t.stories
         columns = [c for c in s.c if c.name != "memory"]  # similarity needs the centroid only
         query = select(*columns).where(s.c.id.in_(ids), s.c.merged_into.is_(None))
