@@ -380,11 +380,12 @@ def demo(port: int | None, query: str) -> None:
 
 def _register_commands() -> None:
     """Commands that live in newswatch/commands/ (each small enough to own a module)."""
+    from newswatch.commands.index import index_group
     from newswatch.commands.kibana import kibana
     from newswatch.commands.reindex import reindex_command
     from newswatch.commands.serve import serve
 
-    for command in (kibana, reindex_command, serve):
+    for command in (index_group, kibana, reindex_command, serve):
         cli.add_command(command)
 
 

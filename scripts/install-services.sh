@@ -19,4 +19,24 @@ if ! have_postgres; then
   fi
 fi
 # The Debian package starts a cluster of its own on port 5432; the tests do not use it.
+
+# Elasticsearch: the official test distribution from Maven Central, run on the machine's Java
+# (tests/esserver.py starts it). Java 17 and Maven come from Debian when missing.
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Java 17 and Maven from Debian's packages…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  else
+    echo "Java 17 and Maven are needed for the Elasticsearch tests: apt-get install openjdk-17-jre-headless maven" >&2
+  fi
+fi
+ES_VERSION=8.19.7
+if command -v mvn >/dev/null && [ ! -f "build/es/elasticsearch-$ES_VERSION.zip" ]; then
+  echo "Fetching Elasticsearch $ES_VERSION (test distribution) from Maven Central…"
+  mvn -q dependency:copy \
+    -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+    -DoutputDirectory=build/es || echo "could not fetch Elasticsearch; its tests will say why" >&2
+fi
 exit 0

@@ -269,11 +269,11 @@ class EmbeddedIndex:
                 args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
                 for name in fields:
                     if name in tag_kinds:
-                        sql = (f"SELECT t.value, count(*) AS n FROM doc_tags t JOIN docs d "
-                               f"ON d.rowid = t.rowid WHERE t.kind = '{tag_kinds[name]}' AND ")
+                        sql = ("SELECT t.value, count(*) AS n FROM doc_tags t JOIN docs d ON "
+                               f"d.rowid = t.rowid AND t.kind = '{tag_kinds[name]}' WHERE t.value")
                     else:  # a column: source, language
-                        sql = f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' AND "
-                    sql += f"{clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
+                        sql = f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name}"
+                    sql += f" != '' AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
                     out[name] = [(v, int(n)) for v, n in self._conn.execute(sql, args)]
             finally:
                 self._conn.execute("ROLLBACK")
