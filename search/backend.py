@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from newswatch.errors import ConfigError
@@ -92,3 +93,23 @@ def open_index(settings: Settings) -> IndexBackend:
             ) from None
         return ElasticIndex(settings)
     raise ConfigError(f"NEWSWATCH_INDEX={settings.index!r} is not a known index backend")
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """UTC, microsecond precision, fixed width (sorts as text); naive datetimes are UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def lead_snippet(body: str) -> str:
+    """The first words of a body, for hits that have no highlighted snippet."""
+    words = body.split()
+    text = " ".join(words[:SNIPPET_TOKENS])
+    return text + SNIPPET_ELLIPSIS if len(words) > SNIPPET_TOKENS else text

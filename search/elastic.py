@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +59,9 @@ from search.backend import (
     SNIPPET_END,
     SNIPPET_START,
     SNIPPET_TOKENS,
+    iso_utc,
+    lead_snippet,
+    parse_iso,
 )
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
@@ -284,7 +287,7 @@ class ElasticIndex:
                     url=src["url"],
                     title=src["title"],
                     source=src["source"],
-                    published=_parse_dt(src.get("published")),
+                    published=parse_iso(src.get("published")),
                     score=float(hit.get("_score") or 0.0) if ranked else 0.0,
                     snippet=_snippet(hit.get("highlight") or {}, src),
                 )
@@ -646,9 +649,9 @@ def _filters(request: SearchRequest) -> list[dict[str, Any]]:
         filters.append({"term": {"story_id": story_id}})
     dates: dict[str, str | None] = {}
     if request.since is not None:
-        dates["gte"] = _iso(request.since)
+        dates["gte"] = iso_utc(request.since)
     if request.until is not None:
-        dates["lte"] = _iso(request.until)
+        dates["lte"] = iso_utc(request.until)
     if dates:
         filters.append({"range": {"published": dates}})
     return filters
@@ -711,8 +714,8 @@ def _article_source(doc: IndexDoc) -> dict[str, Any]:
         "body": doc.body,
         "source": doc.source,
         "source_key": doc.source.casefold(),
-        "published": _iso(doc.published),
-        "ingested": _iso(doc.ingested),
+        "published": iso_utc(doc.published),
+        "ingested": iso_utc(doc.ingested),
         "language": doc.language,
         "revision": doc.revision,
         "story_id": doc.story_id or None,
@@ -731,8 +734,8 @@ def _story_source(story: StoryDoc) -> dict[str, Any]:
     return {
         "id": story.id,
         "title": story.title,
-        "first_seen": _iso(story.first_seen),
-        "last_updated": _iso(story.last_updated),
+        "first_seen": iso_utc(story.first_seen),
+        "last_updated": iso_utc(story.last_updated),
         "article_ids": list(story.article_ids),
         "article_count": len(story.article_ids),
         "outlets": list(story.outlets),
@@ -763,7 +766,7 @@ def _snippet(highlight: dict[str, list[str]], src: dict[str, Any]) -> str:
     body: str = src.get("body") or ""
     fragments = highlight.get("body_words")
     if not fragments:
-        return _lead(body)
+        return lead_snippet(body)
     fragment = fragments[0]
     basis: str = src.get("body_words") or ""
     start = basis.find(fragment.replace(_HL_START, "").replace(_HL_END, ""))
@@ -786,24 +789,10 @@ def _snippet(highlight: dict[str, list[str]], src: dict[str, Any]) -> str:
     return text
 
 
-def _lead(body: str) -> str:
-    """The first words of a body, for hits that have no highlighted snippet."""
-    words = body.split()
-    text = " ".join(words[:SNIPPET_TOKENS])
-    return text + SNIPPET_ELLIPSIS if len(words) > SNIPPET_TOKENS else text
 
 
-def _iso(value: datetime | None) -> str | None:
-    """UTC, microsecond precision (Elasticsearch keeps milliseconds); naive is taken as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _parse_dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ from search.backend import (
     SNIPPET_END,
     SNIPPET_START,
     SNIPPET_TOKENS,
+    iso_utc,
+    lead_snippet,
+    parse_iso,
 )
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
@@ -176,7 +179,7 @@ class EmbeddedIndex:
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
                     "first_seen = excluded.first_seen, last_updated = excluded.last_updated, "
                     "doc = excluded.doc",
-                    (story.id, story.title, _iso(story.first_seen), _iso(story.last_updated), doc),
+                    (story.id, story.title, iso_utc(story.first_seen), iso_utc(story.last_updated), doc),
                 )
                 self._conn.execute("DELETE FROM story_tags WHERE story_id = ?", (story.id,))
                 tags = {("entity", e[0]) for e in story.entities} | {("topic", t) for t in story.topics}
@@ -239,9 +242,9 @@ class EmbeddedIndex:
                 url=r[2],
                 title=r[3],
                 source=r[4],
-                published=_parse_dt(r[5]),
+                published=parse_iso(r[5]),
                 score=float(r[7]),
-                snippet=snippets.get(r[0]) or _lead(r[6]),
+                snippet=snippets.get(r[0]) or lead_snippet(r[6]),
             )
             for r in rows
         ]
@@ -421,10 +424,10 @@ def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
         args.append(request.language.lower())
     if request.since is not None:
         sql.append("d.published >= ?")
-        args.append(_iso(request.since))
+        args.append(iso_utc(request.since))
     if request.until is not None:
         sql.append("d.published <= ?")
-        args.append(_iso(request.until))
+        args.append(iso_utc(request.until))
     return sql, args
 
 
@@ -432,25 +435,10 @@ def _doc_row(doc: IndexDoc) -> tuple[Any, ...]:
     extra = json.dumps(doc.extra, ensure_ascii=False, sort_keys=True, default=str)
     return (
         doc.id, doc.url, doc.title, doc.body, doc.source, doc.source.casefold(),
-        _iso(doc.published), _iso(doc.ingested), doc.language, doc.revision, extra,
+        iso_utc(doc.published), iso_utc(doc.ingested), doc.language, doc.revision, extra,
     )  # fmt: skip
 
 
-def _iso(value: datetime | None) -> str | None:
-    """UTC, microsecond precision, fixed width; naive datetimes are taken to be UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _parse_dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
-
-def _lead(body: str) -> str:
-    """The first words of a body, for hits that have no highlighted snippet."""
-    words = body.split()
-    text = " ".join(words[:SNIPPET_TOKENS])
-    return text + SNIPPET_ELLIPSIS if len(words) > SNIPPET_TOKENS else text
