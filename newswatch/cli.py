@@ -375,6 +375,20 @@ def demo(port: int | None, query: str) -> None:
         out.print_report(stdout, report)
         stdout.print(f"\nSample search: newswatch search {query!r}")
         out.print_hits(stdout, query, rt.index.search(SearchRequest(query=query, limit=5)), 0)
+        from newswatch.story_store import StoryStore
+
+        store = StoryStore(rt.store)
+        stories_ = store.recent(limit=1000)
+        if stories_:
+            biggest = max(stories_, key=lambda s: (s.article_count, s.last_updated))
+            articles = store.articles_of(biggest.id)
+            duplicates = sum(1 for a in articles if store.story_fields(a.id)["duplicate_of"])
+            stdout.print(
+                f"\nStories: {len(stories_)} from {rt.store.count_articles()} articles. The largest, "
+                f"{biggest.id}: {escape(biggest.title)!s} — {len(articles)} articles from "
+                f"{len({a.source for a in articles})} outlets, {duplicates} near-duplicate(s)."
+            )
+            stdout.print(f"See how it developed: newswatch story {biggest.id} --why")
         stdout.print(f"\nData is in {settings.home.resolve()}; try `newswatch show ID`.")
 
 

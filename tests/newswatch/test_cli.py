@@ -66,6 +66,7 @@ def test_demo_reports_what_happened_and_a_rerun_adds_nothing(demo_home) -> None:
     assert f"Polled {len(OUTLETS)} feed(s) (0 failed)" in first.stdout
     assert f"Articles: {n} new, 0 updated, 0 unchanged, 0 failed; {n} indexed." in first.stdout
     assert "Sample search" in first.stdout and "match" in first.stdout
+    assert "5 articles from 5 outlets, 1 near-duplicate(s)" in first.stdout
     assert "Articles: 0 new, 0 updated, 0 unchanged, 0 failed; 0 indexed." in second.stdout
 
 
