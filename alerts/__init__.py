@@ -1,3 +1,6 @@
-"""alerts stage: built in later issues."""
+"""Alerts: email rendering (render.py, templates/), mailers (mailer.py), unsubscribe tokens.
+
+Watches, matching and the outbox come with issue 7.
+"""
 
 from __future__ import annotations

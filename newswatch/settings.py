@@ -21,6 +21,7 @@ from newswatch.errors import ConfigError
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 INDEX_BACKENDS = ("embedded", "elasticsearch")
+SMTP_SECURITY = ("none", "starttls", "ssl")
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
@@ -45,6 +46,15 @@ class Settings:
     api_port: int = 8000
     api_key: str = ""  # required for write endpoints (and reads when api_read_requires_key)
     api_read_requires_key: bool = False
+    smtp_host: str = ""  # empty: alerts go to a maildir in the data directory
+    smtp_port: int = 0  # 0: by security — 25 none, 587 starttls, 465 ssl
+    smtp_security: str = "starttls"  # none | starttls | ssl
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)  # never logged
+    smtp_timeout: float = 30.0
+    mail_from: str = "newswatch@localhost"
+    maildir_path: Path | None = None  # default: home / "maildir"
+    unsubscribe_secret: str = field(default="", repr=False)  # HMAC key for unsubscribe links
     public_url: str = ""  # how users reach the API (links in emails); default http://api_host:api_port
     allowed_private_networks: tuple[IPNetwork, ...] = ()
     user_agent: str = ""  # empty: "newswatch/VERSION (+CONTACT_URL)"
@@ -146,6 +156,11 @@ def _build(raw: dict[str, Any]) -> Settings:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {f.name}={value!r} is invalid: {exc}") from None
     settings = Settings(**values)
+    if settings.smtp_security not in SMTP_SECURITY:
+        raise ConfigError(
+            f"NEWSWATCH_SMTP_SECURITY={settings.smtp_security!r} is not one of: "
+            f"{', '.join(SMTP_SECURITY)}"
+        )
     if settings.index not in INDEX_BACKENDS:
         raise ConfigError(
             f"NEWSWATCH_INDEX={settings.index!r} is not one of: {', '.join(INDEX_BACKENDS)}"
@@ -154,7 +169,7 @@ def _build(raw: dict[str, Any]) -> Settings:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name in {"home", "index_path", "config_file", "taxonomy_path"}:
+    if name in {"home", "index_path", "config_file", "taxonomy_path", "maildir_path"}:
         return Path(value) if value not in (None, "") else None if name != "home" else Path(".")
     if name == "allowed_private_networks":
         if isinstance(value, list | tuple):
