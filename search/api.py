@@ -324,7 +324,7 @@ class StorySummary(_Model):
     first_seen: datetime
     last_updated: datetime
     top_entities: list[EntityRef]
-    topics: list[str]
+    topics: list[str] = []
 
 
 class StoriesPage(_Model):
@@ -346,15 +346,7 @@ class TimelineItem(_Model):
     why: dict[str, Any]
 
 
-class StoryOut(_Model):
-    id: str
-    title: str
-    article_ids: list[str]
-    article_count: int
-    outlets: list[str]
-    first_seen: datetime
-    last_updated: datetime
-    top_entities: list[EntityRef]
+class StoryOut(StorySummary):
     timeline: list[TimelineItem]
 
 
