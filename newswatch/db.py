@@ -7,7 +7,8 @@ articles by the id derived from their canonical URL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -386,34 +387,35 @@ class Store:
 
     def enrichment(self, article_id: str) -> Enrichment:
         """The stored entities (most salient first), topics (best first) and quotes."""
-        ae, at, aq = t.article_entities, t.article_topics, t.article_quotes
+        return self.enrichments([article_id])[article_id]
+
+    def enrichments(self, article_ids: Sequence[str]) -> dict[str, Enrichment]:
+        """:meth:`enrichment` for many articles in four queries (ids that do not exist are
+        left out)."""
+        ids = list(dict.fromkeys(article_ids))
+        ae, at, aq, a = t.article_entities, t.article_topics, t.article_quotes, t.articles
+        entities: dict[str, list[Entity]] = defaultdict(list)
+        topics: dict[str, list[TopicTag]] = defaultdict(list)
+        quotes: dict[str, list[Quote]] = defaultdict(list)
         with self.engine.connect() as conn:
-            language, note = conn.execute(
-                select(t.articles.c.language, t.articles.c.enrich_note).where(
-                    t.articles.c.id == article_id
-                )
-            ).one()
-            entities = tuple(
-                Entity(r.entity_id, r.name, r.type, r.mentions, r.first_pos, bool(r.in_title),
-                       r.salience, tuple(json.loads(r.surfaces)))
-                for r in conn.execute(
-                    select(ae).where(ae.c.article_id == article_id)
-                    .order_by(ae.c.salience.desc(), ae.c.first_pos)
-                )
-            )
-            topics = tuple(
-                TopicTag(r.tag, r.score, json.loads(r.evidence))
-                for r in conn.execute(
-                    select(at).where(at.c.article_id == article_id).order_by(at.c.score.desc())
-                )
-            )
-            quotes = tuple(
-                Quote(r.speaker, r.text, r.speaker_id, r.position)
-                for r in conn.execute(
-                    select(aq).where(aq.c.article_id == article_id).order_by(aq.c.position)
-                )
-            )
-        return Enrichment(language, entities, topics, quotes, note)
+            heads = conn.execute(select(a.c.id, a.c.language, a.c.enrich_note).where(a.c.id.in_(ids)))
+            head = {r.id: (r.language, r.enrich_note) for r in heads}
+            query = select(ae).where(ae.c.article_id.in_(ids))
+            for r in conn.execute(query.order_by(ae.c.salience.desc(), ae.c.first_pos)):
+                entities[r.article_id].append(Entity(
+                    r.entity_id, r.name, r.type, r.mentions, r.first_pos, bool(r.in_title),
+                    r.salience, tuple(json.loads(r.surfaces))))
+            query = select(at).where(at.c.article_id.in_(ids)).order_by(at.c.score.desc())
+            for r in conn.execute(query):
+                topics[r.article_id].append(TopicTag(r.tag, r.score, json.loads(r.evidence)))
+            query = select(aq).where(aq.c.article_id.in_(ids)).order_by(aq.c.position)
+            for r in conn.execute(query):
+                quotes[r.article_id].append(Quote(r.speaker, r.text, r.speaker_id, r.position))
+        return {
+            i: Enrichment(head[i][0], tuple(entities[i]), tuple(topics[i]), tuple(quotes[i]),
+                          head[i][1])
+            for i in ids if i in head
+        }
 
     def articles_to_index(self, limit: int = 500) -> list[Article]:
         query = (

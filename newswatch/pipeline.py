@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,13 +26,13 @@ from ingest.politeness import host_key
 from newswatch.articles import ItemResult, fetch_article
 from newswatch.enriching import enrich_pending
 from newswatch.errors import FeedParseError, FetchError, NewswatchError
-from newswatch.models import ArticleFailure, Feed, FeedOutcome, RunReport
+from newswatch.models import Article, ArticleFailure, Feed, FeedOutcome, IndexDoc, RunReport
 from newswatch.polling import WorkItem, fetch_feed, handle_feed
 from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
 from newswatch.storying import cluster_pending, story_doc
 
 __all__ = [
-    "add_feed", "enrich_pending", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
+    "add_feed", "enrich_pending", "index_docs", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
     "subscribe",
 ]
 
@@ -182,6 +182,15 @@ def _record(
     )
 
 
+def index_docs(rt: Runtime, articles: Sequence[Article]) -> list[IndexDoc]:
+    """The index documents of ``articles``: text, entities, topics and story."""
+    enrichments = rt.store.enrichments([a.id for a in articles])
+    return [
+        replace(a.as_index_doc(enrichments.get(a.id)), story_id=a.story_id or "")
+        for a in articles
+    ]
+
+
 def index_pending(rt: Runtime, batch: int = 500) -> int:
     """Index every article whose newest revision is not yet in the index."""
     total = 0
@@ -189,10 +198,7 @@ def index_pending(rt: Runtime, batch: int = 500) -> int:
         pending = rt.store.articles_to_index(limit=batch)
         if not pending:
             return total
-        rt.index.upsert_many(
-            replace(a.as_index_doc(rt.store.enrichment(a.id)), story_id=a.story_id or "")
-            for a in pending
-        )
+        rt.index.upsert_many(index_docs(rt, pending))
         rt.store.mark_indexed(((a.id, a.revision) for a in pending), rt.clock())
         total += len(pending)
 

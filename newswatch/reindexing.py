@@ -9,15 +9,14 @@ so reindexing into the live index is safe too, and running it twice changes noth
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from itertools import islice
 from typing import TypeVar
 
 from sqlalchemy import select
 
 from newswatch import schema as t
-from newswatch.models import Article, IndexDoc
-from newswatch.pipeline import index_stories
+from newswatch.models import Article
+from newswatch.pipeline import index_docs, index_stories
 from newswatch.runtime import NoProgress, Progress, Runtime
 
 T = TypeVar("T")
@@ -37,7 +36,7 @@ def reindex(
     progress.start("indexing articles", rt.store.count_articles())
     articles = 0
     for chunk in _chunks(rt.store.iter_articles(batch), batch):
-        written = rt.index.upsert_many(article_doc(rt, a) for a in chunk)
+        written = rt.index.upsert_many(index_docs(rt, chunk))
         done = [(a.id, a.revision) for a in chunk if _complete(a)]
         if done:
             rt.store.mark_indexed(done, rt.clock())
@@ -53,12 +52,6 @@ def reindex(
         written_stories += index_stories(rt, ids)
         progress.advance(len(ids))
     return articles, written_stories
-
-
-def article_doc(rt: Runtime, article: Article) -> IndexDoc:
-    """An article's index document, exactly as ``pipeline.index_pending`` builds it."""
-    doc = article.as_index_doc(rt.store.enrichment(article.id))
-    return replace(doc, story_id=article.story_id or "")
 
 
 def _complete(article: Article) -> bool:

@@ -67,7 +67,8 @@ def story_doc(rt: Runtime, stories: StoryStore, story_id: str) -> StoryDoc | Non
     profile = row.profile
     weights, names = profile.get("entities", {}), profile.get("entity_names", {})
     top = sorted(weights, key=lambda e: -weights[e])[:20]
-    topics = sorted({tag.tag for a in articles for tag in rt.store.enrichment(a.id).topics})
+    enrichments = rt.store.enrichments([a.id for a in articles]).values()
+    topics = sorted({tag.tag for e in enrichments for tag in e.topics})
     return StoryDoc(
         id=row.id, title=row.title, first_seen=row.first_seen, last_updated=row.last_updated,
         article_ids=tuple(a.id for a in articles),
