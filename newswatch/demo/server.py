@@ -139,7 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def _answer(self, head: bool) -> None:
-        started = time.time()
+        self._started = time.time()
+        self._head = head
+        self._logged = False
         site = self.server.site
         route = site.route_for(self.path)
         status = 404 if route is None else route.status
@@ -171,8 +173,18 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            method = "HEAD" if head else "GET"
-            site.log(RequestRecord(method, self.path, dict(self.headers), time.time(), status, started))
+            self._log(status)
+
+    def _log(self, status: int) -> None:
+        """Record the request once, before the client can see the answer (so a test that
+        counts requests after a fetch returned never races the server)."""
+        if self._logged:
+            return
+        self._logged = True
+        method = "HEAD" if self._head else "GET"
+        record = RequestRecord(method, self.path, dict(self.headers), time.time(), status,
+                               self._started)
+        self.server.site.log(record)
 
     def _not_modified(self, tag: str | None, route: Route) -> bool:
         inm = self.headers.get("If-None-Match")
@@ -196,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         for key, value in headers.items():
             self.send_header(key, value)
+        if not drip:
+            self._log(status)
         self.end_headers()
         if head or status == 304:
             return
@@ -204,6 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[i : i + 1024])
                 self.wfile.flush()
                 time.sleep(drip)
+            self._log(status)
         else:
             self.wfile.write(body)
 
