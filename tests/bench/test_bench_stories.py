@@ -3,32 +3,19 @@ goals are checked by running the benchmark, not by tests)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
 from enrich.stories import STOPWORDS, term_counts
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 
 
-def _load(name: str) -> ModuleType:
-    """A bench script as a module (``bench/`` is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"newswatch_bench_{name}",
-                                                  BENCH_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-stories = _load("stories")
+stories = load_script("bench/stories.py")
 
 
 def test_prints_a_table_for_each_size_and_the_ratio(

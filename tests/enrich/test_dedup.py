@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
 from enrich import dedup
 from newswatch.demo.site import DemoArticle, load_articles
@@ -21,12 +21,7 @@ SAMPLE = ("North Korea has been covertly shipping artillery shells to Russia thr
 
 
 def _eval_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("newswatch_eval_dedup", REPO / "eval" / "dedup.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return load_script("eval/dedup.py")
 
 
 def _text(a: DemoArticle) -> str:

@@ -3,12 +3,11 @@ the full labelled-set evaluation against the per-topic targets."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
 from enrich.topics import DEFAULT_PATH, compile_text, load_taxonomy, tag_topics
 from newswatch.errors import ConfigError
@@ -219,12 +218,7 @@ def test_invalid_yaml_and_missing_files_are_config_errors(tmp_path: Path) -> Non
 
 
 def _eval_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("newswatch_eval_topics", EVAL_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return load_script("eval/topics.py")
 
 
 def test_labelled_set_meets_the_per_topic_targets() -> None:

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 
 
-def _load(name: str) -> ModuleType:
-    """An eval script as a module (``eval/`` is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"newswatch_eval_{name}", EVAL_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-scoring = _load("scoring")
-extraction = _load("extraction")
+scoring = load_script("eval/scoring.py")
+extraction = load_script("eval/extraction.py")
 
 
 @pytest.mark.parametrize(

@@ -30,28 +30,16 @@ The thresholds below are the measured figures minus a small margin.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_eval_module() -> ModuleType:
-    path = REPO / "eval" / "feed_corpus.py"
-    spec = importlib.util.spec_from_file_location("eval_feed_corpus", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-feed_corpus = _load_eval_module()
+feed_corpus = load_script("eval/feed_corpus.py")
 CORPUS = feed_corpus.data_dir()
 if not CORPUS.is_dir():
     pytest.skip(
