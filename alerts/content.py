@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -94,3 +95,34 @@ def digest_order(stories: tuple[DigestStory, ...]) -> list[DigestStory]:
     return sorted(
         stories, key=lambda s: (s.latest is None, -_sortable(s.latest) if s.latest else 0.0)
     )
+
+
+def content_to_json(alert: AlertContent) -> str:
+    """``alert`` as JSON (what the outbox stores; rendered at send time)."""
+    return json.dumps(_plain(asdict(alert)), ensure_ascii=False, sort_keys=True)
+
+
+def content_from_json(text: str) -> AlertContent:
+    data = json.loads(text)
+    data["recipients"] = tuple(data["recipients"])
+    data["items"] = tuple(_item(i) for i in data.get("items", ()))
+    data["stories"] = tuple(
+        DigestStory(**{**s, "items": tuple(_item(i) for i in s["items"])})
+        for s in data.get("stories", ())
+    )
+    return AlertContent(**data)
+
+
+def _item(data: dict[str, Any]) -> AlertItem:
+    published = data.get("published")
+    return AlertItem(**{**data, "published": datetime.fromisoformat(published) if published else None})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -14,6 +14,7 @@ import hmac
 import json
 
 _DOMAIN = b"newswatch-unsubscribe-v1:"  # keeps these signatures apart from any other HMAC use
+_FEED_DOMAIN = b"newswatch-feed-v1:"
 
 
 def sign_unsubscribe(watch_id: str, email: str, secret: str) -> str:
@@ -48,6 +49,20 @@ def verify_unsubscribe(token: str, secret: str) -> tuple[str, str] | None:
     ):
         return None
     return value[0], value[1]
+
+
+def sign_feed(watch_id: str, secret: str) -> str:
+    """A token that lets a feed reader fetch watch ``watch_id``'s Atom feed without the API
+    key (feed readers cannot send headers). It grants nothing else."""
+    _check_secret(secret)
+    mac = hmac.new(secret.encode(), _FEED_DOMAIN + watch_id.encode(), hashlib.sha256).digest()
+    return _b64encode(mac[:18])
+
+
+def verify_feed(token: str, watch_id: str, secret: str) -> bool:
+    if not isinstance(token, str) or not token.isascii() or len(token) > 64:
+        return False
+    return hmac.compare_digest(token, sign_feed(watch_id, secret))
 
 
 def _check_secret(secret: str) -> None:

@@ -370,6 +370,7 @@ def demo(port: int | None, query: str) -> None:
         stdout.print(f"Demo news site: {len(feed_urls)} outlets on {site_range(feed_urls)}")
         for url in feed_urls:
             add_feed(rt, url)
+        _demo_watch(rt)
         with out.RichProgress(stderr) as progress:
             report = run_once(rt, progress, force=True)
         out.print_report(stdout, report)
@@ -389,7 +390,36 @@ def demo(port: int | None, query: str) -> None:
                 f"{len({a.source for a in articles})} outlets, {duplicates} near-duplicate(s)."
             )
             stdout.print(f"See how it developed: newswatch story {biggest.id} --why")
+        _print_demo_mail(rt)
         stdout.print(f"\nData is in {settings.home.resolve()}; try `newswatch show ID`.")
+
+
+DEMO_WATCH = "DPRK-Russia arms"
+
+
+def _demo_watch(rt: Runtime) -> None:
+    """The demo's analyst watches North Korea–Russia coverage (once; re-runs keep it)."""
+    from newswatch.alerting import add_watch
+    from newswatch.watch_store import WatchStore
+
+    if WatchStore(rt.store).get(DEMO_WATCH) is None:
+        add_watch(rt, DEMO_WATCH, ["analyst@example.org"], topic="dprk-russia")
+        stdout.print(f"Watch {DEMO_WATCH!r}: topic dprk-russia, email to analyst@example.org")
+
+
+def _print_demo_mail(rt: Runtime) -> None:
+    from alerts.content import content_from_json
+    from alerts.mailer import MaildirMailer, mailer_for
+    from alerts.render import subject_for
+    from newswatch.watch_store import WatchStore
+
+    sent = [r for r in reversed(WatchStore(rt.store).outbox(limit=1000)) if r.status == "sent"]
+    mailer = mailer_for(rt.settings)
+    where = f"the maildir {mailer.path.resolve()}" if isinstance(mailer, MaildirMailer) else "SMTP"
+    stdout.print(f"\nAlert email: {len(sent)} message(s) delivered to {where}")
+    for row in sent[-10:]:
+        subject = subject_for(content_from_json(row.content))
+        stdout.print(f"  to {escape(row.recipient)}: {escape(subject)}")
 
 
 def _register_commands() -> None:
@@ -398,8 +428,10 @@ def _register_commands() -> None:
     from newswatch.commands.kibana import kibana
     from newswatch.commands.reindex import reindex_command
     from newswatch.commands.serve import serve
+    from newswatch.commands.watch import alerts_command, send_command, watch_group
 
-    for command in (index_group, kibana, reindex_command, serve):
+    for command in (index_group, kibana, reindex_command, serve, watch_group, alerts_command,
+                    send_command):
         cli.add_command(command)
 
 

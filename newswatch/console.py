@@ -67,6 +67,12 @@ def print_report(console: Console, report: RunReport) -> None:
         f"{report.unchanged} unchanged, [red]{report.failed} failed[/]; "
         f"{report.indexed} indexed."
     )
+    if report.alerts or report.sent or report.deferred:
+        console.print(
+            f"Alerts: {report.alerts} new; emails: {report.sent} sent"
+            + (f", [yellow]{report.deferred} waiting for a retry[/]" if report.deferred else "")
+            + "."
+        )
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.feeds:

@@ -441,13 +441,46 @@ class Store:
             last = rows[-1].id
 
     def mark_indexed(self, done: Iterable[tuple[str, int]], now: datetime) -> None:
+        """Record that these revisions are in the index. A revision entering the index for
+        the first time gets the next ingest sequence number (what watches are matched by);
+        re-indexing a revision keeps its number. The counter row is locked until commit, so
+        numbers become visible in order even with concurrent writers."""
+        done = list(done)
         with self.tx() as conn:
+            a = t.articles
+            ids = [article_id for article_id, _ in done]
+            current = dict(conn.execute(
+                select(a.c.id, a.c.indexed_revision).where(a.c.id.in_(ids))
+            ).tuples().all()) if ids else {}
+            fresh = [i for i, rev in done if current.get(i, rev) < rev]
+            seqs = dict(zip(fresh, self._next_seqs(conn, "ingest", len(fresh)), strict=True))
             for article_id, revision in done:
-                conn.execute(
-                    update(t.articles)
-                    .where(t.articles.c.id == article_id)
-                    .values(indexed_revision=revision, indexed_at=now, status="indexed")
-                )
+                values: dict[str, Any] = {
+                    "indexed_revision": revision, "indexed_at": now, "status": "indexed",
+                }
+                if article_id in seqs:
+                    values["ingest_seq"] = seqs[article_id]
+                conn.execute(update(a).where(a.c.id == article_id).values(**values))
+
+    @staticmethod
+    def _next_seqs(conn: Connection, name: str, n: int) -> range:
+        if n <= 0:
+            return range(0)
+        c = t.counters
+        conn.execute(update(c).where(c.c.name == name).values(value=c.c.value + n))
+        top = conn.execute(select(c.c.value).where(c.c.name == name)).scalar_one_or_none()
+        if top is None:  # a counter nobody has used yet
+            conn.execute(insert(c).values(name=name, value=n))
+            top = n
+        return range(int(top) - n + 1, int(top) + 1)
+
+    def ingest_high(self) -> int:
+        """The newest ingest sequence number committed so far."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(t.counters.c.value).where(t.counters.c.name == "ingest")
+            ).scalar_one_or_none()
+        return int(value or 0)
 
     def count_articles(self) -> int:
         with self.engine.connect() as conn:

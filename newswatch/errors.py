@@ -43,3 +43,8 @@ class QuerySyntaxError(NewswatchError):
 
 class NotFoundError(NewswatchError):
     """A feed, article or story asked for by the user does not exist."""
+
+
+class InvalidRequestError(NewswatchError):
+    """A request a user made is wrong as given (a bad address, an unknown topic, a taken
+    name); the message says what to change. The API answers it with 400."""

@@ -152,6 +152,9 @@ class RunReport:
     clustered: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    alerts: int = 0  # alerts the watches produced
+    sent: int = 0  # emails delivered
+    deferred: int = 0  # emails waiting for a retry (the mail server refused or was down)
 
     @property
     def feeds_polled(self) -> int:
@@ -191,6 +194,7 @@ class RunReport:
             "enriched": self.enriched,
             "clustered": self.clustered,
             "indexed": self.indexed,
+            "alerts": {"new": self.alerts, "sent": self.sent, "deferred": self.deferred},
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "feeds": [vars(f) for f in self.feeds],
@@ -341,3 +345,54 @@ class StoryDoc:
     outlets: tuple[str, ...]
     entities: tuple[tuple[str, str], ...] = ()  # (id, name), strongest first
     topics: tuple[str, ...] = ()
+
+
+WATCH_MODES = ("immediate", "hourly", "daily")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A saved search (query plus filters) or a followed story, and who hears about it.
+
+    ``watermark`` is the last ingest sequence number the watch has been evaluated up to:
+    only articles that entered the index after it are matched (ingest order, not
+    publication time, so late-published articles are never missed).
+    """
+
+    id: str
+    name: str
+    recipients: tuple[str, ...]
+    created_at: datetime
+    query: str = ""
+    entities: tuple[str, ...] = ()  # entity ids (any of them)
+    entity_names: tuple[str, ...] = ()  # as the user typed them
+    topic: str | None = None
+    source: str | None = None
+    language: str | None = None
+    story_id: str | None = None  # a followed story
+    mode: str = "immediate"
+    min_novelty: float = 0.3
+    watermark: int = 0
+    last_evaluated_at: datetime | None = None
+    last_digest_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        return "story" if self.story_id else "search"
+
+    def request(self) -> SearchRequest:
+        return SearchRequest(
+            query=self.query, source=self.source, entities=self.entities, topic=self.topic,
+            language=self.language,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "kind": self.kind, "query": self.query,
+            "entities": list(self.entity_names or self.entities), "entity_ids": list(self.entities),
+            "topic": self.topic, "source": self.source, "language": self.language,
+            "story_id": self.story_id, "recipients": list(self.recipients), "mode": self.mode,
+            "min_novelty": self.min_novelty, "created_at": self.created_at,
+            "watermark": self.watermark, "last_evaluated_at": self.last_evaluated_at,
+            "last_digest_at": self.last_digest_at,
+        }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -109,7 +110,9 @@ articles = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("indexed_at", UTCDateTime),
+    Column("ingest_seq", BigInteger),  # ingest order: set when a new revision enters the index
     Index("ix_articles_pending", "status", "indexed_revision"),
+    Index("ix_articles_ingest_seq", "ingest_seq"),
 )
 
 article_urls = Table(
@@ -251,4 +254,74 @@ runs = Table(
     Column("finished_at", UTCDateTime),
     Column("status", String(16), nullable=False, default="running"),
     Column("report", Text, nullable=False, default="{}"),
+)
+
+counters = Table(  # named monotonic counters; "ingest" numbers articles as they enter the index
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False, default=0),
+)
+
+watches = Table(  # saved searches and followed stories, with their recipients and watermark
+    "watches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("query", Text, nullable=False, default=""),
+    Column("entities", Text, nullable=False, default="[]"),  # entity ids (any of them), JSON
+    Column("entity_names", Text, nullable=False, default="[]"),  # as the user typed them
+    Column("topic", String(64)),
+    Column("source", Text),
+    Column("language", String(16)),
+    Column("story_id", String(32)),  # a followed story (then the search fields are unused)
+    Column("recipients", Text, nullable=False, default="[]"),  # JSON list of addresses
+    Column("mode", String(16), nullable=False, default="immediate"),  # immediate | hourly | daily
+    Column("min_novelty", Float, nullable=False, default=0.3),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("watermark", BigInteger, nullable=False, default=0),  # last ingest_seq evaluated
+    Column("last_evaluated_at", UTCDateTime),
+    Column("last_digest_at", UTCDateTime),  # end of the last digest period sent
+)
+
+watch_stories = Table(  # the stories a watch has alerted about (new story once, then follow-ups)
+    "watch_stories",
+    metadata,
+    Column("watch_id", String(32), ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(32), primary_key=True),
+    Column("first_alert_at", UTCDateTime, nullable=False),
+    Column("last_alert_at", UTCDateTime, nullable=False),
+    Column("last_seq", BigInteger, nullable=False, default=0),  # ingest_seq of the last alert
+)
+
+alerts = Table(  # one row per alert: (watch, story, kind, development); also the watch's feed
+    "alerts",
+    metadata,
+    Column("key", String(250), primary_key=True),  # idempotency key
+    Column("watch_id", String(32), ForeignKey("watches.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", String(32), nullable=False),
+    Column("article_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # new-story | follow-up
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("content", Text, nullable=False),  # alerts.content.AlertContent as JSON
+    Column("digest_key", String(250)),  # digest watches: the digest that carried it
+    Index("ix_alerts_watch_created", "watch_id", "created_at"),
+)
+
+outbox = Table(  # one email to one recipient; written with the watermark, sent with retries
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(320), nullable=False, unique=True),  # alert or digest key + recipient
+    Column("watch_id", String(32), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("content", Text, nullable=False),  # AlertContent as JSON (rendered at send time)
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text, nullable=False, default=""),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
 )

@@ -81,6 +81,8 @@ class Settings:
     taxonomy_path: Path | None = None  # topic taxonomy YAML; default: the bundled one
     story_threshold: float = 0.13  # similarity at which an article joins a story (docs/stories.md)
     story_dormant_days: float = 7.0  # a story quiet this long takes no new articles
+    ingest_schedule: str = "*/10 * * * *"  # cron schedule of the Airflow DAG news_ingest
+    revision_retention_days: float = 90.0  # superseded article revisions older than this are pruned (0: kept)
     demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports
     config_file: Path | None = field(default=None, compare=False)
 
@@ -97,6 +99,14 @@ class Settings:
         from newswatch import __version__
 
         return f"newswatch/{__version__} (+{self.contact_url})"
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Where users reach the API (links in emails and feeds)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @property
     def resolved_index_path(self) -> Path:

@@ -44,7 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newswatch import __version__
 from newswatch import console as out
 from newswatch import schema as t
-from newswatch.errors import NewswatchError, NotFoundError, QuerySyntaxError
+from newswatch.errors import InvalidRequestError, NewswatchError, NotFoundError, QuerySyntaxError
 from newswatch.models import SearchHit, SearchRequest, StoryDoc
 from newswatch.pipeline import resolve_entity
 from newswatch.runtime import Runtime, open_runtime
@@ -131,6 +131,11 @@ def _on_query_syntax(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuerySyntaxError)
     return problem_response(request, 400, "Invalid query", str(exc),
                             type_=PROBLEM_DOCS + "invalid-query", position=exc.position)
+
+
+def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(request, 400, "Bad Request", str(exc),
+                            type_=PROBLEM_DOCS + "invalid-request")
 
 
 def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -449,7 +454,7 @@ def using(component: str) -> Iterator[None]:
     """Report an outage of ``component`` ("state store", "search index") as a 503."""
     try:
         yield
-    except (QuerySyntaxError, NotFoundError, ProblemError):
+    except (QuerySyntaxError, NotFoundError, InvalidRequestError, ProblemError):
         raise
     except NewswatchError as exc:
         log.error("the %s failed: %s", component, exc)
@@ -908,11 +913,16 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    from search.watch_api import public_router, watch_router
+
     app.include_router(router)
+    app.include_router(watch_router)
+    app.include_router(public_router)
     app.include_router(open_router)
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(QuerySyntaxError, _on_query_syntax)
     app.add_exception_handler(NotFoundError, _on_not_found)
+    app.add_exception_handler(InvalidRequestError, _on_invalid)
     app.add_exception_handler(NewswatchError, _on_newswatch_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

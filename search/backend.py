@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -19,6 +20,17 @@ MAX_LIMIT = 1000  # largest page a search returns
 # Fields :meth:`IndexBackend.facets` can count, and the ones the search API asks for.
 FACET_FIELDS = ("source", "language", "topics", "entity_ids", "entity_names")
 DEFAULT_FACETS = ("source", "topics", "entity_names", "language")
+
+
+MATCH_BATCH = 250  # searches per Elasticsearch _msearch request when matching watches
+
+
+@dataclass(frozen=True)
+class MatchOutcome:
+    """Which of the given documents one request finds, or why it could not be run."""
+
+    ids: frozenset[str] = frozenset()
+    error: str = ""
 
 
 class IndexBackend(Protocol):
@@ -44,6 +56,12 @@ class IndexBackend(Protocol):
         """Number of documents in the index."""
         ...
 
+    def match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
+        """For each request (query and filters; page and dates ignored), which of the indexed
+        documents ``ids`` it finds, with the same semantics as :meth:`search`. A request that
+        cannot run (a bad query) gets an error of its own; an unreachable index raises."""
+        ...
+
     def facets(
         self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10
     ) -> dict[str, list[tuple[str, int]]]:
@@ -65,6 +83,11 @@ class IndexBackend(Protocol):
         offset: int = 0,
     ) -> list[StoryDoc]:
         """Stories, newest development first, optionally by topic or entity ids (any of)."""
+        ...
+
+    def optimize(self) -> None:
+        """Housekeeping for a quiet moment: merge index segments, drop deleted documents.
+        Searches give the same results before and after; safe to repeat."""
         ...
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,13 @@ from newswatch.settings import Settings
 from search.backend import (
     DEFAULT_FACETS,
     FACET_FIELDS,
+    MATCH_BATCH,
     MAX_LIMIT,
     SNIPPET_ELLIPSIS,
     SNIPPET_END,
     SNIPPET_START,
     SNIPPET_TOKENS,
+    MatchOutcome,
     iso_utc,
     lead_snippet,
     parse_iso,
@@ -218,6 +220,17 @@ class ElasticIndex:
         with self._errors():
             return int(self.client.count(index=self.alias("articles"))["count"])
 
+    def optimize(self) -> None:
+        """Refresh both aliases and start expunging deleted documents (left by upserts) as a
+        background task; a full merge to one segment is for read-only indices, not ours."""
+        with self._errors():
+            for kind in KINDS:
+                alias = self.alias(kind)
+                self.client.indices.refresh(index=alias)
+                self.client.indices.forcemerge(
+                    index=alias, only_expunge_deletes=True, wait_for_completion=False
+                )
+
     def close(self) -> None:
         self.client.close()
 
@@ -293,6 +306,45 @@ class ElasticIndex:
                 )
             )
         return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
+
+    def match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
+        """Every request restricted to the documents ``ids``, sent in ``_msearch`` batches."""
+        if not ids or not requests:
+            return [MatchOutcome() for _ in requests]
+        out: list[MatchOutcome | None] = [None] * len(requests)
+        nodes: dict[str, Node | QuerySyntaxError] = {}
+        pending: list[tuple[int, dict[str, Any]]] = []
+        only = {"ids": {"values": list(ids)}}
+        for i, request in enumerate(requests):
+            try:
+                if request.query not in nodes:
+                    nodes[request.query] = parse_query(request.query)
+                node = nodes[request.query]
+                if isinstance(node, QuerySyntaxError):
+                    raise node
+                query = self._query(node, replace(request, since=None, until=None))
+            except QuerySyntaxError as exc:
+                nodes.setdefault(request.query, exc)
+                out[i] = MatchOutcome(error=str(exc))
+                continue
+            body = {"query": {"bool": {"must": [query], "filter": [only]}}, "size": len(ids),
+                    "_source": ["id"], "track_total_hits": False}
+            pending.append((i, body))
+        alias = self.alias("articles")
+        for start in range(0, len(pending), MATCH_BATCH):
+            batch = pending[start : start + MATCH_BATCH]
+            searches: list[dict[str, Any]] = []
+            for _, body in batch:
+                searches += [{"index": alias}, body]
+            with self._errors():
+                resp = self.client.msearch(searches=searches)
+            for (i, _), item in zip(batch, resp["responses"], strict=True):
+                if "error" in item:
+                    reason = item["error"].get("reason") if isinstance(item["error"], dict) else None
+                    out[i] = MatchOutcome(error=f"Elasticsearch refused the query: {reason or item['error']}")
+                else:
+                    out[i] = MatchOutcome(frozenset(h["_source"]["id"] for h in item["hits"]["hits"]))
+        return [o if o is not None else MatchOutcome() for o in out]
 
     def facets(
         self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10

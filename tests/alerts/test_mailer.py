@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import ipaddress
 import mailbox
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fixtures.smtp import Collector, free_port
 
 from alerts.content import AlertContent, AlertItem
 from alerts.mailer import MaildirMailer, MailError, SmtpMailer, mailer_for
@@ -32,34 +30,11 @@ PASSWORD = "hunter2-very-secret"
 EVIL = 'Shells <script>alert("x")</script> & co'
 
 
-@dataclass
-class Collector:
-    """aiosmtpd handler: keeps every message; ``reply`` overrides the answer to DATA."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[Any] = field(default_factory=list)
-    reply: str = "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.reply.startswith("250"):
-            parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            assert isinstance(parsed, EmailMessage)
-            self.messages.append(parsed)
-            self.envelopes.append(envelope)
-        return self.reply
-
-
 def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and data.login == b"alerts" and (
         data.password == PASSWORD.encode()
     )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -234,6 +234,16 @@ def test_revision_update_replaces_text(index: IndexBackend) -> None:
     assert ids(index, "", entities=(SEVERN[0],)) == set()
 
 
+def test_optimize_keeps_every_result(index: IndexBackend) -> None:
+    index.upsert_many(CORPUS[:3])  # replaced documents leave deleted rows and segments behind
+    before = {q: ids(index, q) for q in ("flood", "title:shrewsbury", "shell* -markets")}
+    index.optimize()
+    index.optimize()  # idempotent
+    assert index.count() == len(CORPUS)
+    assert {q: ids(index, q) for q in before} == before
+    assert before["flood"]  # the comparison is not between empty sets
+
+
 def test_delete(index: IndexBackend) -> None:
     assert index.delete(["shell-1", "markets-1", "no-such-id", "shell-1"]) == 2
     assert index.count() == len(CORPUS) - 2
@@ -720,3 +730,34 @@ def test_random_queries_agree_on_both_backends(demo_backends: dict[str, IndexBac
         assert found["elasticsearch"] == found["embedded"], text
         outcomes.append(found["embedded"])
     assert sum(1 for o in outcomes if o and len(o) < len(docs)) > 150  # mostly informative
+
+
+# -- matching watches against a batch of new documents -------------------------------------
+
+
+def test_match_agrees_with_search_on_both_backends(demo_backends: dict[str, IndexBackend]) -> None:
+    """Watches are matched with ``match`` over a batch of document ids: it must find exactly
+    what ``search`` finds among those ids, on both backends, and a bad query must only fail
+    its own request."""
+    docs = demo_docs()
+    batch = [d.id for d in docs][::2]
+    requests = [SearchRequest(query=q) for q in DEMO_QUERIES] + [
+        SearchRequest(entities=("Q423",)), SearchRequest(topic="sports"),
+        SearchRequest(source="the daily ledger"), SearchRequest(query="", topic="sanctions"),
+        SearchRequest(query="munitions OR shells", source="NEWSROOM24"),
+        SearchRequest(query="NOT shells"), SearchRequest(query="shel*"),
+        SearchRequest(query="(unbalanced"),
+    ]
+    matched = {}
+    for name, backend in demo_backends.items():
+        outcomes = backend.match(requests, batch)
+        assert len(outcomes) == len(requests)
+        assert outcomes[-1].error and not outcomes[-1].ids  # the malformed query
+        for request, outcome in zip(requests[:-1], outcomes[:-1], strict=True):
+            assert not outcome.error, (name, request, outcome.error)
+            found = {h.id for h in backend.search(replace(request, limit=100)).hits}
+            assert outcome.ids == found & set(batch), (name, request)
+        matched[name] = [o.ids for o in outcomes]
+    assert matched["elasticsearch"] == matched["embedded"]
+    assert any(matched["embedded"])
+    assert all(not o.ids for o in demo_backends["embedded"].match(requests, []))
