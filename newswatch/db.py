@@ -423,7 +423,10 @@ class Store:
             .where(t.articles.c.indexed_revision < t.articles.c.revision)
             .where(t.articles.c.enriched_revision >= t.articles.c.revision)
             .where(t.articles.c.clustered_revision >= t.articles.c.revision)
-            .order_by(t.articles.c.first_seen_at, t.articles.c.id)
+            # the story stage's order, so ingest numbers (what watches follow) agree with it
+            .order_by(t.articles.c.first_seen_at,
+                      func.coalesce(t.articles.c.published_at, t.articles.c.first_seen_at),
+                      t.articles.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:
@@ -451,7 +454,7 @@ class Store:
             ids = [article_id for article_id, _ in done]
             current = dict(conn.execute(
                 select(a.c.id, a.c.indexed_revision).where(a.c.id.in_(ids))
-            ).tuples().all()) if ids else {}
+            ).all()) if ids else {}
             fresh = [i for i, rev in done if current.get(i, rev) < rev]
             seqs = dict(zip(fresh, self._next_seqs(conn, "ingest", len(fresh)), strict=True))
             for article_id, revision in done:

@@ -73,8 +73,17 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
-    return max(int(result.rowcount or 0), 0)
+    key = table.c.key  # alerts and outbox: the idempotency key
+    before = _present(conn, key, [r[key.name] for r in rows])
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+    return len({r[key.name] for r in rows} - before)
+
+
+def _present(conn: Connection, column: Any, values: list[Any]) -> set[Any]:
+    found: set[Any] = set()
+    for i in range(0, len(values), 500):
+        found |= set(conn.execute(select(column).where(column.in_(values[i : i + 500]))).scalars())
+    return found
 
 
 def _watch(row: Any) -> Watch:
@@ -214,11 +223,11 @@ class WatchStore:
             return {}
         a, s = t.articles, t.stories
         with self.engine.connect() as conn:
-            titles = dict(conn.execute(select(s.c.id, s.c.title).where(s.c.id.in_(ids))).tuples().all())
+            titles = dict(conn.execute(select(s.c.id, s.c.title).where(s.c.id.in_(ids))).all())
             outlets: dict[str, int] = dict(conn.execute(
                 select(a.c.story_id, func.count(func.distinct(a.c.source)))
                 .where(a.c.story_id.in_(ids)).group_by(a.c.story_id)
-            ).tuples().all())
+            ).all())
         return {i: (titles.get(i, ""), int(outlets.get(i, 0))) for i in ids}
 
     def story_articles_between(self, story_id: str, lower: int, upper: int) -> int:
@@ -245,8 +254,12 @@ class WatchStore:
             created = insert_ignore(conn, t.alerts, alerts)
             insert_ignore(conn, t.outbox, outbox)
             for row in stories:
-                inserted = insert_ignore(conn, ws, [row])
-                if not inserted:
+                known = conn.execute(select(ws.c.last_seq).where(
+                    ws.c.watch_id == row["watch_id"], ws.c.story_id == row["story_id"])).first()
+                if known is None:
+                    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                    conn.execute(dialect.insert(ws).on_conflict_do_nothing(), [row])
+                else:
                     conn.execute(
                         update(ws)
                         .where(ws.c.watch_id == row["watch_id"], ws.c.story_id == row["story_id"],
@@ -311,7 +324,7 @@ class WatchStore:
     def outbox_counts(self) -> dict[str, int]:
         o = t.outbox
         with self.engine.connect() as conn:
-            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).tuples().all()
+            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
             return {status: int(n) for status, n in rows}
 
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
