@@ -135,7 +135,7 @@ def _on_query_syntax(request: Request, exc: Exception) -> JSONResponse:
 
 def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 400, "Bad Request", str(exc),
-                            type_=PROBLEM_DOCS + "invalid-request")
+                            type_=PROBLEM_DOCS + "bad-request")
 
 
 def _on_not_found(request: Request, exc: Exception) -> JSONResponse:

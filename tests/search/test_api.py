@@ -7,10 +7,7 @@ import dataclasses
 import json
 import shutil
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +17,10 @@ pytest.importorskip("fastapi", reason="the API needs the api extra (fastapi, uvi
 pytest.importorskip("spacy", reason="these tests need the nlp extra (spaCy) for entities")
 
 import httpx
-import uvicorn
 from click.testing import CliRunner
 from conftest import make_settings
 from fastapi import Depends, FastAPI
+from fixtures.apiserver import serving
 
 from ingest.urls import canonicalize
 from newswatch.cli import cli
@@ -34,25 +31,6 @@ from newswatch.story_store import StoryStore
 from search import api
 
 PROBLEM = "application/problem+json"
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @dataclasses.dataclass
