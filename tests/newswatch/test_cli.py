@@ -214,3 +214,55 @@ def test_stories_story_and_show_story_fields(demo_home) -> None:  # type: ignore
     assert shown["novelty"]["score"] == 0.0
     bad = newswatch(home, "story", "merge", biggest["id"], check=False)
     assert bad.returncode == 1 and "usage" in bad.stderr
+
+
+def test_demo_shows_its_alerts_and_a_rerun_sends_none(demo_home) -> None:  # type: ignore[no-untyped-def]
+    import mailbox
+
+    home, first, second = demo_home
+    assert "Watch 'DPRK-Russia arms'" in first.stdout
+    assert "Alert email: 3 message(s) delivered to the maildir" in first.stdout
+    assert first.stdout.count("New story:") == 1 and first.stdout.count("Update:") == 2
+    assert "Alert email: 3 message(s)" in second.stdout  # the same three: nothing new sent
+    assert len(mailbox.Maildir(home / "maildir", create=False)) == 3
+
+
+def test_watch_commands(demo_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    import shutil
+
+    shutil.copytree(demo_home[0], home)
+    added = json.loads(newswatch(home, "watch", "add", "Shells", "--query", "shells OR munitions",
+                                 "--entity", "North Korea", "--email", "a@example.org",
+                                 "--email", "b@example.org", "--mode", "daily",
+                                 "--min-novelty", "0.5", "--json").stdout)
+    assert added["mode"] == "daily" and added["recipients"] == ["a@example.org", "b@example.org"]
+    assert added["entities"] == ["North Korea"] and added["feed_url"].startswith("http://")
+    story = json.loads(newswatch(home, "stories", "--json").stdout)[0]["id"]
+    followed = newswatch(home, "watch", "follow", story, "--email", "c@example.org")
+    assert "Added watch" in followed.stdout and "Atom feed:" in followed.stdout
+    listed = json.loads(newswatch(home, "watch", "list", "--json").stdout)
+    assert {w["name"] for w in listed} >= {"Shells", "DPRK-Russia arms"}
+    assert any(w["story_id"] == story for w in listed)
+    table = newswatch(home, "watch", "list").stdout
+    assert "Shells" in table and "daily" in table
+
+    for args, says in [
+        (("watch", "add", "x", "--query", "shells", "--email", "not an address"), "not an email"),
+        (("watch", "add", "x", "--query", "(shells", "--email", "a@example.org"), "invalid query"),
+        (("watch", "add", "x", "--topic", "gardening", "--email", "a@example.org"), "unknown topic"),
+        (("watch", "add", "Shells", "--query", "x", "--email", "a@example.org"), "exists already"),
+        (("watch", "follow", "s-nope", "--email", "a@example.org"), "no story"),
+        (("watch", "remove", "nope"), "no watch"),
+    ]:
+        failed = newswatch(home, *args, check=False)
+        assert failed.returncode == 1 and says in failed.stderr and "Traceback" not in failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1
+
+    sent = json.loads(newswatch(home, "send", "--json").stdout)
+    assert sent == {"digests": 0, "sent": 0, "deferred": 0, "failed": 0, "errors": []}
+    alerts = json.loads(newswatch(home, "alerts", "--json").stdout)
+    assert alerts["counts"] == {"sent": 3} and len(alerts["emails"]) == 3
+    assert "sent" in newswatch(home, "alerts", "--watch", "DPRK-Russia arms").stdout
+    newswatch(home, "watch", "remove", "Shells")
+    assert "Shells" not in newswatch(home, "watch", "list").stdout
