@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -99,7 +99,28 @@ def digest_order(stories: tuple[DigestStory, ...]) -> list[DigestStory]:
 
 def content_to_json(alert: AlertContent) -> str:
     """``alert`` as JSON (what the outbox stores; rendered at send time)."""
-    return json.dumps(_plain(asdict(alert)), ensure_ascii=False, sort_keys=True)
+    data = {
+        "kind": alert.kind, "watch_name": alert.watch_name, "recipients": list(alert.recipients),
+        "story_id": alert.story_id, "story_title": alert.story_title,
+        "items": [_item_dict(i) for i in alert.items], "outlets_count": alert.outlets_count,
+        "new_count": alert.new_count, "idempotency_key": alert.idempotency_key,
+        "mail_from": alert.mail_from,
+        "stories": [
+            {"story_id": s.story_id, "story_title": s.story_title,
+             "items": [_item_dict(i) for i in s.items], "outlets_count": s.outlets_count,
+             "new_count": s.new_count}
+            for s in alert.stories
+        ],
+    }
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _item_dict(item: AlertItem) -> dict[str, Any]:
+    return {
+        "article_id": item.article_id, "title": item.title, "url": item.url,
+        "source": item.source, "published": item.published.isoformat() if item.published else None,
+        "snippet": item.snippet, "novelty": item.novelty, "additions": item.additions,
+    }
 
 
 def content_from_json(text: str) -> AlertContent:
@@ -116,13 +137,3 @@ def content_from_json(text: str) -> AlertContent:
 def _item(data: dict[str, Any]) -> AlertItem:
     published = data.get("published")
     return AlertItem(**{**data, "published": datetime.fromisoformat(published) if published else None})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

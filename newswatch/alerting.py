@@ -31,7 +31,7 @@ from newswatch.errors import InvalidRequestError, NotFoundError
 from newswatch.models import WATCH_MODES, Watch
 from newswatch.runtime import Runtime
 from newswatch.settings import Settings
-from newswatch.watch_store import ArticleRow, WatchStore
+from newswatch.watch_store import ArticleRow, OutboxRow, WatchStore
 from search.backend import lead_snippet
 from search.query import parse_query
 
@@ -194,15 +194,21 @@ def _evaluate(
             for r in matched[w.id]
         ]
         decisions[w.id] = decide(w.id, w.min_novelty, candidates, {**followed, **known[w.id]})
-    facts = store.story_facts(d.story_id for ds in decisions.values() for d in ds)
+    alerted = {d.story_id for ds in decisions.values() for d in ds}
+    facts = store.story_facts(alerted)
+    seqs = store.story_seqs(alerted, min((known[w][s] for w in decisions for s in known[w]
+                                          if s in alerted), default=0))
     now = rt.clock()
-    alert_rows, outbox_rows, story_rows = [], [], []
+    alert_rows: list[dict[str, object]] = []
+    outbox_rows: list[dict[str, object]] = []
+    story_rows: dict[tuple[str, str], dict[str, object]] = {}
     for w in interested:
         last_seq = dict(known[w.id])
         for d in decisions[w.id]:
             title, outlets = facts.get(d.story_id, ("", 0))
             row = by_id[d.article_id]
-            new = store.story_articles_between(d.story_id, last_seq.get(d.story_id, 0), d.seq)
+            since = last_seq.get(d.story_id, 0)
+            new = sum(1 for seq in seqs.get(d.story_id, ()) if since < seq <= d.seq)
             content = AlertContent(
                 kind="new-story" if d.kind == "new-story" else "follow-up",
                 watch_name=w.name, recipients=w.recipients or ("nobody@newswatch.invalid",),
@@ -210,18 +216,20 @@ def _evaluate(
                 outlets_count=outlets, new_count=max(new, 1), idempotency_key=d.key,
                 mail_from=rt.settings.mail_from,
             )
+            data = content_to_json(content)
             alert_rows.append({
                 "key": d.key, "watch_id": w.id, "story_id": d.story_id, "article_id": d.article_id,
-                "kind": d.kind, "created_at": now, "content": content_to_json(content),
+                "kind": d.kind, "created_at": now, "content": data,
             })
             if w.mode == "immediate":
-                outbox_rows += [_outbox_row(w.id, d.kind, content, email, now)
+                outbox_rows += [_outbox_row(w.id, d.kind, data, d.key, email, now)
                                 for email in w.recipients]
-            story_rows.append({"watch_id": w.id, "story_id": d.story_id, "first_alert_at": now,
-                               "last_alert_at": now, "last_seq": d.seq})
+            story_rows[(w.id, d.story_id)] = {
+                "watch_id": w.id, "story_id": d.story_id, "first_alert_at": now,
+                "last_alert_at": now, "last_seq": d.seq, "known": d.story_id in known[w.id]}
             last_seq[d.story_id] = d.seq
     return store.commit_evaluation(now, upper, [w.id for w in watches], alert_rows,
-                                   outbox_rows, story_rows)
+                                   outbox_rows, list(story_rows.values()))
 
 
 def _item(row: ArticleRow) -> AlertItem:
@@ -232,13 +240,19 @@ def _item(row: ArticleRow) -> AlertItem:
     )
 
 
-def _outbox_row(watch_id: str, kind: str, content: AlertContent, email: str,
+def _outbox_row(watch_id: str, kind: str, content: str, alert_key: str, email: str,
                 now: datetime) -> dict[str, object]:
-    key = f"{content.idempotency_key}:{email.casefold()}"
-    personal = replace(content, recipients=(email,), idempotency_key=key)
-    return {"key": key, "watch_id": watch_id, "recipient": email, "kind": kind,
-            "content": content_to_json(personal), "status": "pending", "attempts": 0,
+    """One email: the alert's content (JSON, shared by its recipients) to one address; the
+    key (alert key + address) is the email's idempotency key and Message-ID."""
+    return {"key": f"{alert_key}:{email.casefold()}", "watch_id": watch_id, "recipient": email,
+            "kind": kind, "content": content, "status": "pending", "attempts": 0,
             "next_attempt_at": now, "created_at": now, "last_error": ""}
+
+
+def _personal(row: OutboxRow) -> AlertContent:
+    """The email of one outbox row: its content addressed to its recipient, with its key."""
+    return replace(content_from_json(row.content), recipients=(row.recipient,),
+                   idempotency_key=row.key)
 
 
 # -- digests ------------------------------------------------------------------------------
@@ -281,7 +295,8 @@ def make_digests(rt: Runtime) -> int:
         digest = AlertContent(kind="digest", watch_name=w.name, recipients=w.recipients or
                               ("nobody@newswatch.invalid",), idempotency_key=key,
                               mail_from=rt.settings.mail_from, stories=stories)
-        rows = [_outbox_row(w.id, "digest", digest, email, now) for email in w.recipients]
+        data = content_to_json(digest)
+        rows = [_outbox_row(w.id, "digest", data, key, email, now) for email in w.recipients]
         store.commit_digest(w.id, end, key, [a.key for a in pending], rows)
         queued += len(rows)
     return queued
@@ -316,7 +331,7 @@ def send_outbox(rt: Runtime, mailer: Mailer | None = None, limit: int = 1000) ->
                               status="cancelled")
             continue
         try:
-            email = render_alert(content_from_json(row.content),
+            email = render_alert(_personal(row),
                                  unsubscribe_url(settings, row.watch_id, row.recipient),
                                  settings.resolved_public_url, now=now)
             mailer.send(email.message)

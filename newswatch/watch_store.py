@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newswatch import schema as t
@@ -230,13 +230,21 @@ class WatchStore:
             ).all())
         return {i: (titles.get(i, ""), int(outlets.get(i, 0))) for i in ids}
 
-    def story_articles_between(self, story_id: str, lower: int, upper: int) -> int:
+    def story_seqs(self, story_ids: Iterable[str], after: int) -> dict[str, list[int]]:
+        """The ingest sequence numbers above ``after`` of each story's articles, ascending."""
         a = t.articles
+        ids = sorted(set(story_ids))
+        out: dict[str, list[int]] = {i: [] for i in ids}
         with self.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(a).where(
-                    a.c.story_id == story_id, a.c.ingest_seq > lower, a.c.ingest_seq <= upper)
-            ).scalar_one())
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(a.c.story_id, a.c.ingest_seq)
+                    .where(a.c.story_id.in_(ids[i : i + 500]), a.c.ingest_seq > after)
+                    .order_by(a.c.ingest_seq)
+                )
+                for story_id, seq in rows:
+                    out[story_id].append(int(seq))
+        return out
 
     def commit_evaluation(
         self,
@@ -253,19 +261,21 @@ class WatchStore:
         with self.store.tx() as conn:
             created = insert_ignore(conn, t.alerts, alerts)
             insert_ignore(conn, t.outbox, outbox)
-            for row in stories:
-                known = conn.execute(select(ws.c.last_seq).where(
-                    ws.c.watch_id == row["watch_id"], ws.c.story_id == row["story_id"])).first()
-                if known is None:
-                    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-                    conn.execute(dialect.insert(ws).on_conflict_do_nothing(), [row])
-                else:
-                    conn.execute(
-                        update(ws)
-                        .where(ws.c.watch_id == row["watch_id"], ws.c.story_id == row["story_id"],
-                               ws.c.last_seq < row["last_seq"])
-                        .values(last_alert_at=row["last_alert_at"], last_seq=row["last_seq"])
-                    )
+            fresh = [{k: v for k, v in r.items() if k != "known"} for r in stories
+                     if not r["known"]]
+            if fresh:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                conn.execute(dialect.insert(ws).on_conflict_do_nothing(), fresh)
+            moved = [{"w": r["watch_id"], "s": r["story_id"], "seq": r["last_seq"],
+                      "at": r["last_alert_at"]} for r in stories if r["known"]]
+            if moved:
+                conn.execute(
+                    update(ws)
+                    .where(ws.c.watch_id == bindparam("w"), ws.c.story_id == bindparam("s"),
+                           ws.c.last_seq < bindparam("seq"))
+                    .values(last_alert_at=bindparam("at"), last_seq=bindparam("seq")),
+                    moved,
+                )
             for i in range(0, len(watch_ids), 500):
                 conn.execute(
                     update(w)
