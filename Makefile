@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering
 
 bench-stories: $(STAMP)  ## time to assign one article to a story with 1k / 10k / 100k stored articles
 	$(BIN)/python bench/stories.py
+
+bench-alerts: $(STAMP) services  ## evaluate 10,000 watches against 200 new articles on both backends
+	$(BIN)/python bench/alerts.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
