@@ -32,7 +32,7 @@ from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
 from newswatch.storying import cluster_pending, story_doc
 
 __all__ = [
-    "add_feed", "enrich_pending", "index_docs", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
+    "add_feed", "collect", "enrich_pending", "index_docs", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
     "subscribe",
 ]
 
@@ -83,6 +83,31 @@ def subscribe(rt: Runtime, url: str) -> Subscription:
     return Subscription(feed, new, f"{parsed.format} feed with {len(parsed.entries)} entries")
 
 
+def collect(
+    rt: Runtime, feeds: Sequence[Feed], now: datetime, report: RunReport | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Poll ``feeds`` (due or not) as of ``now``, then fetch, extract and store what is new
+    or changed; no enrichment or indexing. Fills and returns ``report`` (a new one if none)."""
+    report = report if report is not None else RunReport()
+    progress = progress or NoProgress()
+    feeds = list(feeds)
+    workers = max(1, rt.settings.fetch_concurrency)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        progress.start("polling feeds", len(feeds))
+        outcomes: dict[int, FeedOutcome] = {}
+        items: list[WorkItem] = []
+        polls = {pool.submit(fetch_feed, rt.fetcher, f): f for f in _by_host(feeds, _feed_url)}
+        for future in as_completed(polls):
+            feed = polls[future]
+            outcomes[feed.id], feed_items = handle_feed(rt, feed, future, now)
+            items.extend(feed_items)
+            progress.advance()
+        report.feeds = [outcomes[f.id] for f in feeds]
+        _process_items(rt, pool, items, outcomes, report, now, progress)
+    return report
+
+
 def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False) -> RunReport:
     """Poll the feeds that are due (every active feed with ``force``), fetch and extract
     what is new or changed, and index it."""
@@ -93,28 +118,33 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
     feeds = rt.store.list_feeds(include_paused=False) if force else rt.store.due_feeds(now)
     status = "failed"
     try:
-        workers = max(1, rt.settings.fetch_concurrency)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            progress.start("polling feeds", len(feeds))
-            outcomes: dict[int, FeedOutcome] = {}
-            items: list[WorkItem] = []
-            polls = {pool.submit(fetch_feed, rt.fetcher, f): f for f in _by_host(feeds, _feed_url)}
-            for future in as_completed(polls):
-                feed = polls[future]
-                outcomes[feed.id], feed_items = handle_feed(rt, feed, future, now)
-                items.extend(feed_items)
-                progress.advance()
-            report.feeds = [outcomes[f.id] for f in feeds]
-            _process_items(rt, pool, items, outcomes, report, now, progress)
+        collect(rt, feeds, now, report, progress)
         report.enriched = enrich_pending(rt, report, progress)
         report.clustered, touched = cluster_pending(rt)
         report.indexed = index_pending(rt)
         index_stories(rt, touched)
+        alert_stage(rt, report)
         status = "ok"
     finally:
         report.seconds = time.monotonic() - started
         rt.store.finish_run(report.run_id or 0, rt.clock(), status, report.as_dict())
     return report
+
+
+def alert_stage(rt: Runtime, report: RunReport) -> None:
+    """Evaluate the watches, queue due digests and send the outbox; a mail server or index
+    that is down is a warning (the outbox keeps everything for the next run)."""
+    from newswatch.alerting import evaluate_watches, make_digests, send_outbox
+
+    try:
+        report.alerts = evaluate_watches(rt)
+        make_digests(rt)
+    except NewswatchError as exc:
+        report.warnings.append(f"watches not evaluated: {exc}")
+        return
+    sent = send_outbox(rt)
+    report.sent, report.deferred = sent.sent, sent.deferred
+    report.warnings += [f"email: {e}" for e in dict.fromkeys(sent.errors)]
 
 
 def _feed_url(feed: Feed) -> str:
@@ -191,14 +221,18 @@ def index_docs(rt: Runtime, articles: Sequence[Article]) -> list[IndexDoc]:
     ]
 
 
-def index_pending(rt: Runtime, batch: int = 500) -> int:
-    """Index every article whose newest revision is not yet in the index."""
+def index_pending(rt: Runtime, batch: int = 500, with_stories: bool = False) -> int:
+    """Index every article whose newest revision is not yet in the index; ``with_stories``
+    also (re)indexes their stories before each batch counts as indexed, so a run retried
+    after a failure leaves no story document behind."""
     total = 0
     while True:
         pending = rt.store.articles_to_index(limit=batch)
         if not pending:
             return total
         rt.index.upsert_many(index_docs(rt, pending))
+        if with_stories:
+            index_stories(rt, {a.story_id for a in pending if a.story_id})
         rt.store.mark_indexed(((a.id, a.revision) for a in pending), rt.clock())
         total += len(pending)
 

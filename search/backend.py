@@ -33,6 +33,23 @@ class MatchOutcome:
     error: str = ""
 
 
+def unique_requests(
+    requests: Sequence[SearchRequest],
+) -> tuple[list[SearchRequest], list[int]]:
+    """The distinct requests (by query and filters) and, for each request, its position among
+    them: watches often share a query, and each distinct one need only run once."""
+    seen: dict[tuple[object, ...], int] = {}
+    distinct: list[SearchRequest] = []
+    positions = []
+    for r in requests:
+        key = (r.query, r.source, r.entities, r.topic, r.language)
+        if key not in seen:
+            seen[key] = len(distinct)
+            distinct.append(r)
+        positions.append(seen[key])
+    return distinct, positions
+
+
 class IndexBackend(Protocol):
     """A full-text index of :class:`IndexDoc`; one thread at a time per instance."""
 

@@ -64,6 +64,7 @@ from search.backend import (
     iso_utc,
     lead_snippet,
     parse_iso,
+    unique_requests,
 )
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
@@ -308,6 +309,11 @@ class ElasticIndex:
         return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
 
     def match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
+        distinct, positions = unique_requests(requests)
+        outcomes = self._match(distinct, ids)
+        return [outcomes[i] for i in positions]
+
+    def _match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
         """Every request restricted to the documents ``ids``, sent in ``_msearch`` batches."""
         if not ids or not requests:
             return [MatchOutcome() for _ in requests]
@@ -327,8 +333,9 @@ class ElasticIndex:
                 nodes.setdefault(request.query, exc)
                 out[i] = MatchOutcome(error=str(exc))
                 continue
-            body = {"query": {"bool": {"must": [query], "filter": [only]}}, "size": len(ids),
-                    "_source": ["id"], "track_total_hits": False}
+            # filter context: no scores to compute, and the clauses can be cached
+            body = {"query": {"bool": {"filter": [only, query]}}, "size": len(ids),
+                    "_source": False, "sort": ["_doc"], "track_total_hits": False}
             pending.append((i, body))
         alias = self.alias("articles")
         for start in range(0, len(pending), MATCH_BATCH):
@@ -343,7 +350,7 @@ class ElasticIndex:
                     reason = item["error"].get("reason") if isinstance(item["error"], dict) else None
                     out[i] = MatchOutcome(error=f"Elasticsearch refused the query: {reason or item['error']}")
                 else:
-                    out[i] = MatchOutcome(frozenset(h["_source"]["id"] for h in item["hits"]["hits"]))
+                    out[i] = MatchOutcome(frozenset(h["_id"] for h in item["hits"]["hits"]))
         return [o if o is not None else MatchOutcome() for o in out]
 
     def facets(

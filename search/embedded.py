@@ -34,6 +34,7 @@ from search.backend import (
     iso_utc,
     lead_snippet,
     parse_iso,
+    unique_requests,
 )
 from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
 
@@ -180,6 +181,11 @@ class EmbeddedIndex:
             self._conn.close()
 
     def match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
+        distinct, positions = unique_requests(requests)
+        outcomes = self._match(distinct, ids)
+        return [outcomes[i] for i in positions]
+
+    def _match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
         """Copies the documents ``ids`` into a scratch in-memory index with the same schema
         and runs each request there with the same compiler, so thousands of requests cost
         what a search over a few hundred documents costs, whatever the size of the index."""
