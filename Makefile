@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts test-airflow stack stack-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -16,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Airflow 3 (the `airflow` extra) only for the tests and the DAGs: `make demo` does not need it
+$(AIRFLOW_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,airflow]'
+	@touch $@
+
 venv: $(STAMP)  ## create .venv and install newswatch with its dev tools
 
 demo: $(STAMP)  ## run the main job on the embedded default against the bundled demo site
@@ -24,7 +30,7 @@ demo: $(STAMP)  ## run the main job on the embedded default against the bundled 
 services:  ## install the real servers the tests use (PostgreSQL) when missing
 	@bash scripts/install-services.sh
 
-test: $(STAMP) services  ## run the whole test suite against real services
+test: $(AIRFLOW_STAMP) services  ## run the whole test suite against real services (Airflow included)
 	$(BIN)/python -m pytest
 
 eval-extract: $(STAMP)  ## extraction P/R/F1 on ../shared/data/extraction-dev (newswatch vs plain trafilatura)
@@ -52,10 +58,19 @@ bench-stories: $(STAMP)  ## time to assign one article to a story with 1k / 10k 
 bench-alerts: $(STAMP) services  ## evaluate 10,000 watches against 200 new articles on both backends
 	$(BIN)/python bench/alerts.py
 
+test-airflow: $(AIRFLOW_STAMP)  ## only the Airflow DAG tests (real `airflow dags test`)
+	$(BIN)/python -m pytest tests/airflow
+
+stack:  ## build and start the full stack in Docker (docker-compose.yml, docs/operations.md)
+	docker compose up -d --build
+
+stack-down:  ## stop the full stack; its data stays in the Docker volumes
+	docker compose down
+
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 
-types: $(STAMP)  ## mypy on the packages
+types: $(AIRFLOW_STAMP)  ## mypy on the packages and the DAGs (against the installed Airflow)
 	$(BIN)/mypy
 
 check: lint types test  ## exactly what CI runs

@@ -41,6 +41,7 @@ DEFAULT_MIN_NOVELTY = 0.3
 EVAL_CHUNK = 500  # articles matched per round (and per transaction)
 RETRY_BASE = timedelta(seconds=30)  # first retry after a transient mail error
 RETRY_MAX = timedelta(minutes=10)  # longest wait between two attempts
+CLAIM_FOR = timedelta(minutes=5)  # a sender's hold on an email while it sends it
 GIVE_UP_AFTER = timedelta(days=2)  # transient errors for this long make an email fail
 PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
@@ -314,9 +315,10 @@ class SendReport:
 
 
 def send_outbox(rt: Runtime, mailer: Mailer | None = None, limit: int = 1000) -> SendReport:
-    """Deliver the pending emails that are due. A transient error (server down, 4xx) keeps
-    an email for a retry with exponential backoff; the first one ends this pass, since the
-    rest would meet the same server. Permanent errors (5xx, a bad address) fail the email."""
+    """Deliver the pending emails that are due. Each is claimed first, so overlapping
+    senders never send one twice. A transient error (server down, 4xx) keeps an email for a
+    retry with exponential backoff; the first one ends this pass, since the rest would meet
+    the same server. Permanent errors (5xx, a bad address) fail the email."""
     store = WatchStore(rt.store)
     settings = rt.settings
     mailer = mailer or mailer_for(settings)
@@ -330,6 +332,8 @@ def send_outbox(rt: Runtime, mailer: Mailer | None = None, limit: int = 1000) ->
             store.mark_failed(row.id, row.attempts, "the recipient is no longer on the watch",
                               status="cancelled")
             continue
+        if not store.claim(row, now + CLAIM_FOR):
+            continue  # another sender (an overlapping run) has it
         try:
             email = render_alert(_personal(row),
                                  unsubscribe_url(settings, row.watch_id, row.recipient),

@@ -60,8 +60,11 @@ def init() -> None:
     with runtime(settings):
         pass
     stdout.print(f"Initialised newswatch in {settings.home.resolve()}")
-    stdout.print(f"  state store:  {settings.resolved_database_url}")
-    stdout.print(f"  search index: {settings.index} ({settings.resolved_index_path})")
+    from newswatch.db import redact_url
+
+    stdout.print(f"  state store:  {redact_url(settings.resolved_database_url)}")
+    where = settings.resolved_index_path if settings.index == "embedded" else settings.es_url
+    stdout.print(f"  search index: {settings.index} ({redact_url(str(where))})")
 
 
 @cli.group()
@@ -196,7 +199,7 @@ def feeds_import(path: Path) -> None:
             try:
                 _feed, new = add_feed(rt, url)
             except NewswatchError as exc:
-                stderr.print(f"skipped: {exc}")
+                stderr.print(f"skipped: {escape(str(exc))}")
                 continue
             added += new
     stdout.print(f"{len(listed)} feed(s) in {path}; {added} new, {len(listed) - added} skipped or known.")

@@ -128,7 +128,7 @@ def _duration(seconds: int) -> str:
 
 def print_hits(console: Console, query: str, result: SearchResult, offset: int) -> None:
     if not result.hits:
-        console.print(f"No articles match {query!r}.")
+        console.print(f"No articles match {escape(repr(query))}.")
         return
     shown = f"{offset + 1}–{offset + len(result.hits)}"
     console.print(f"{result.total} article(s) match {escape(repr(query))}; showing {shown}:")

@@ -38,7 +38,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL or missing driver
-        raise ConfigError(f"cannot use database URL {_redact(url)}: {exc}") from None
+        raise ConfigError(f"cannot use database URL {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -66,11 +66,12 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise NewswatchError(
-            f"cannot reach the database {_redact(str(engine.url))}: {exc.orig}"
+            f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}"
         ) from None
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with any user and password replaced by ``***`` (for messages and logs)."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -337,6 +337,20 @@ class WatchStore:
             rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
             return {status: int(n) for status, n in rows}
 
+    def claim(self, row: OutboxRow, until: datetime) -> bool:
+        """Take ``row`` for sending until ``until``; False when another sender took it first
+        (its next attempt moved) or it is no longer pending. A sender that dies holding a
+        claim lets the email fall due again when the claim runs out."""
+        o = t.outbox
+        with self.store.tx() as conn:
+            result = conn.execute(
+                update(o)
+                .where(o.c.id == row.id, o.c.status == "pending",
+                       o.c.next_attempt_at == row.next_attempt_at)
+                .values(next_attempt_at=until)
+            )
+            return result.rowcount == 1
+
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self._set(outbox_id, status="sent", sent_at=now, last_error="")
 

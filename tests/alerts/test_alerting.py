@@ -295,3 +295,34 @@ def test_hourly_digest_groups_by_story_once_per_period(
         assert "<script" not in html
     finally:
         rt.close()
+
+
+def test_overlapping_senders_send_each_email_once(
+    sqlite_settings: Settings, demo: DemoSite
+) -> None:
+    import threading
+
+    smtp = SmtpServer()  # down while the run queues the email
+    rt = open_runtime(mail_settings(sqlite_settings, smtp))
+    try:
+        add_watch(rt, "shells", [ANALYST, "desk@example.org"], query="shells OR munitions")
+        for url in demo.feed_urls():
+            add_feed(rt, url)
+        run_once(rt)
+        store = WatchStore(rt.store)
+        pending = store.outbox_counts()["pending"]
+        stale = store.outbox_due(datetime.now(UTC) + timedelta(days=1))  # what a slow sender saw
+        smtp.start()
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        rt.clock = lambda: later
+        senders = [threading.Thread(target=send_outbox, args=(rt,)) for _ in range(3)]
+        for s in senders:
+            s.start()
+        for s in senders:
+            s.join()
+        assert not any(store.claim(row, later + timedelta(minutes=5)) for row in stale)
+        assert len(smtp.messages) == pending
+        assert len({m["Message-ID"] for m in smtp.messages}) == pending
+    finally:
+        rt.close()
+        smtp.stop()
