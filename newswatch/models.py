@@ -155,6 +155,7 @@ class RunReport:
     alerts: int = 0  # alerts the watches produced
     sent: int = 0  # emails delivered
     deferred: int = 0  # emails waiting for a retry (the mail server refused or was down)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, enrich, stories, …
 
     @property
     def feeds_polled(self) -> int:
@@ -197,6 +198,7 @@ class RunReport:
             "alerts": {"new": self.alerts, "sent": self.sent, "deferred": self.deferred},
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "feeds": [vars(f) for f in self.feeds],
             "failures": [vars(f) for f in self.failures],
         }

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, zip_longest
@@ -117,18 +118,40 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
     report = RunReport(run_id=rt.store.start_run(now))
     feeds = rt.store.list_feeds(include_paused=False) if force else rt.store.due_feeds(now)
     status = "failed"
+    clock = _StageClock(report)
     try:
-        collect(rt, feeds, now, report, progress)
-        report.enriched = enrich_pending(rt, report, progress)
-        report.clustered, touched = cluster_pending(rt)
-        report.indexed = index_pending(rt)
-        index_stories(rt, touched)
-        alert_stage(rt, report)
+        with clock("fetch"):  # polling, fetching and extraction overlap: one figure
+            collect(rt, feeds, now, report, progress)
+        with clock("enrich"):
+            report.enriched = enrich_pending(rt, report, progress)
+        with clock("stories"):
+            report.clustered, touched = cluster_pending(rt)
+        with clock("index"):
+            report.indexed = index_pending(rt)
+            index_stories(rt, touched)
+        with clock("alerts"):
+            alert_stage(rt, report)
         status = "ok"
     finally:
         report.seconds = time.monotonic() - started
         rt.store.finish_run(report.run_id or 0, rt.clock(), status, report.as_dict())
     return report
+
+
+class _StageClock:
+    """Adds each stage's wall-clock seconds to ``report.stage_seconds``."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = time.monotonic() - started
+            self.report.stage_seconds[stage] = self.report.stage_seconds.get(stage, 0.0) + spent
 
 
 def alert_stage(rt: Runtime, report: RunReport) -> None:
