@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts test-airflow stack stack-down
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts bench-api test-airflow test-long stack stack-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ bench-stories: $(STAMP)  ## time to assign one article to a story with 1k / 10k 
 
 bench-alerts: $(STAMP) services  ## evaluate 10,000 watches against 200 new articles on both backends
 	$(BIN)/python bench/alerts.py
+
+bench-api: $(STAMP) services  ## API p50/p95/p99 at a fixed request rate on 50k articles, embedded and Elasticsearch
+	$(BIN)/python bench/api_load.py --json build/bench/api-load.json
+
+test-long: $(AIRFLOW_STAMP) services  ## the suite plus the long variants (hostile 2nd pass, PostgreSQL, feed corpus, more kills)
+	NEWSWATCH_LONG_TESTS=1 $(BIN)/python -m pytest
 
 test-airflow: $(AIRFLOW_STAMP)  ## only the Airflow DAG tests (real `airflow dags test`)
 	$(BIN)/python -m pytest tests/airflow

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Iterable
+from contextlib import suppress
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -54,12 +57,18 @@ class Fetcher:
         timeout = httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
         )
+        # no keep-alive: every request opens its own connection, so the watchdog that
+        # enforces total_timeout always knows the request's socket (see _Watchdog). The
+        # limits go to the transport: a client given a transport does not pass them on.
+        limits = httpx.Limits(
+            max_connections=max(4, settings.fetch_concurrency * 2), max_keepalive_connections=0
+        )
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": settings.resolved_user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport or httpx.HTTPTransport(retries=1),
-            limits=httpx.Limits(max_connections=max(4, settings.fetch_concurrency * 2)),
+            transport=transport or httpx.HTTPTransport(retries=1, limits=limits),
+            limits=limits,
         )
 
     def close(self) -> None:
@@ -136,8 +145,11 @@ class Fetcher:
         self, original: str, url: str, headers: dict[str, str], deadline: float
     ) -> FetchResult | str:
         limit = self.settings.max_response_bytes
+        watchdog = _Watchdog(deadline)
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with watchdog, self._client.stream(
+                "GET", url, headers=headers, extensions={"trace": watchdog.trace}
+            ) as response:
                 self._check_peer(url, response)
                 if response.status_code in REDIRECT_STATUSES:
                     location = response.headers.get("location")
@@ -171,18 +183,61 @@ class Fetcher:
                         )
                     chunks.append(chunk)
                 return _result(original, url, response, b"".join(chunks))
-        except httpx.TimeoutException as exc:
-            raise FetchError(original, f"timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            if watchdog.fired:
+                raise FetchError(
+                    original, f"took longer than {self.settings.total_timeout:g}s"
+                ) from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise FetchError(original, f"timed out ({type(exc).__name__})") from None
+            raise FetchError(original, f"cannot connect ({_short(exc)})") from None
         except httpx.DecodingError as exc:
             raise FetchError(original, f"cannot decode the response body ({exc})") from None
-        except httpx.TransportError as exc:
-            raise FetchError(original, f"cannot connect ({_short(exc)})") from None
 
     def _check_peer(self, url: str, response: httpx.Response) -> None:
         stream = response.extensions.get("network_stream")
         peer = stream.get_extra_info("server_addr") if stream is not None else None
         if peer and not address_allowed(str(peer[0]), self.settings.allowed_private_networks):
             raise BlockedAddressError(url, _blocked_reason(urlsplit(url).hostname or "", peer[0]))
+
+
+class _Watchdog:
+    """Holds one request to its deadline: when the deadline passes, the request's socket is
+    shut down. httpx's timeouts apply to each read, so without this a server that sends its
+    headers (or a TLS handshake) one byte at a time holds a fetch for hours."""
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember the socket of the connection just opened."""
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._sock = sock
+                if self.fired:
+                    self._shutdown()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._sock is not None:
+            with suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
 
 
 def _result(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from ingest.politeness import host_key
-from newswatch.errors import FetchError
+from newswatch.errors import BlockedAddressError, FetchError
 
 UNREACHABLE_TTL = 3600.0  # retry an unreadable robots.txt after an hour
 MAX_ROBOTS_BYTES = 512 * 1024
@@ -49,6 +49,7 @@ class RobotsCache:
         self._guard = threading.Lock()
 
     def allowed(self, url: str) -> bool:
+        """Whether ``url`` may be fetched; raises BlockedAddressError for a refused host."""
         entry = self._entry(url)
         if entry.disallow_all:
             return False
@@ -77,6 +78,8 @@ class RobotsCache:
         now = self._clock()
         try:
             body = self._fetch(robots_url)[:MAX_ROBOTS_BYTES]
+        except BlockedAddressError:
+            raise  # the host is refused outright: say so, not "disallowed by robots.txt"
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return _Entry(None, False, now + self._ttl)

@@ -42,6 +42,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Watch news feeds, extract clean articles, index them and search them."""
     ctx.obj = {"debug": debug}
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    if not debug:  # its retry warnings carry tracebacks; the failure itself is one error line
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 @contextmanager

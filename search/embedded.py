@@ -338,12 +338,14 @@ class EmbeddedIndex:
                 clause = " AND ".join([where, *filters])
                 args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
                 for name in fields:
-                    if name in tag_kinds:
-                        sql = ("SELECT t.value, count(*) AS n FROM doc_tags t JOIN docs d ON "
-                               f"d.rowid = t.rowid AND t.kind = '{tag_kinds[name]}' WHERE t.value")
+                    if name in tag_kinds:  # from the matches to their tags: never a scan
+                        sql = (f"WITH m AS MATERIALIZED (SELECT d.rowid AS rid FROM docs d "
+                               f"WHERE {clause}) SELECT t.value, count(*) AS n FROM m JOIN "
+                               f"doc_tags t ON t.rowid = m.rid AND t.kind = '{tag_kinds[name]}' "
+                               "WHERE t.value != '' GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
                     else:  # a column: source, language
-                        sql = f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name}"
-                    sql += f" != '' AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
+                        sql = (f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' "
+                               f"AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
                     out[name] = [(v, int(n)) for v, n in self._conn.execute(sql, args)]
             finally:
                 self._conn.execute("ROLLBACK")

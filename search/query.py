@@ -20,6 +20,8 @@ from newswatch.errors import QuerySyntaxError
 KNOWN_FIELDS: frozenset[str] = frozenset({"title", "body"})
 MAX_QUERY_CHARS = 2000
 MAX_DEPTH = 32
+MAX_WILDCARD_WORD = 64  # characters of one wildcard word; Elasticsearch refuses far longer
+MAX_WILDCARDS = 16  # * and ? in one word (their automaton grows with each one)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,12 @@ def _word(item: lq.Word, field: str | None) -> Node | None:
     if not all(ch.isalnum() or ch in "*?" for ch in raw) or not _searchable(raw):
         raise QuerySyntaxError(
             f"wildcards (* and ?) work on single words of letters and digits, not {raw!r}",
+            item.pos,
+        )
+    if len(raw) > MAX_WILDCARD_WORD or sum(ch in "*?" for ch in raw) > MAX_WILDCARDS:
+        raise QuerySyntaxError(
+            f"a word with wildcards may have at most {MAX_WILDCARDS} of them and "
+            f"{MAX_WILDCARD_WORD} characters",
             item.pos,
         )
     return Term(raw.lower(), field, wildcard=True)
