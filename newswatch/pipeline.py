@@ -98,14 +98,18 @@ def collect(
         progress.start("polling feeds", len(feeds))
         outcomes: dict[int, FeedOutcome] = {}
         items: list[WorkItem] = []
+        held: dict[int, dict[str, object]] = {}  # validators stored once the work is recorded
         polls = {pool.submit(fetch_feed, rt.fetcher, f): f for f in _by_host(feeds, _feed_url)}
         for future in as_completed(polls):
             feed = polls[future]
-            outcomes[feed.id], feed_items = handle_feed(rt, feed, future, now)
+            outcomes[feed.id], feed_items, held[feed.id] = handle_feed(rt, feed, future, now)
             items.extend(feed_items)
             progress.advance()
         report.feeds = [outcomes[f.id] for f in feeds]
         _process_items(rt, pool, items, outcomes, report, now, progress)
+    for feed_id, validators in held.items():
+        if validators:
+            rt.store.update_feed(feed_id, **validators)
     return report
 
 
@@ -125,10 +129,9 @@ def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False)
         with clock("enrich"):
             report.enriched = enrich_pending(rt, report, progress)
         with clock("stories"):
-            report.clustered, touched = cluster_pending(rt)
-        with clock("index"):
-            report.indexed = index_pending(rt)
-            index_stories(rt, touched)
+            report.clustered, _touched = cluster_pending(rt)
+        with clock("index"):  # stories with their articles: a run killed before this stage
+            report.indexed = index_pending(rt, with_stories=True)  # leaves no story behind
         with clock("alerts"):
             alert_stage(rt, report)
         status = "ok"

@@ -46,8 +46,12 @@ def fetch_feed(fetcher: Fetcher, feed: Feed) -> FetchResult:
 
 def handle_feed(
     rt: Runtime, feed: Feed, future: Future[FetchResult], now: datetime
-) -> tuple[FeedOutcome, list[WorkItem]]:
-    """Record the poll on the feed and turn its entries into work. Never raises."""
+) -> tuple[FeedOutcome, list[WorkItem], dict[str, object]]:
+    """Record the poll on the feed and turn its entries into work. Never raises.
+
+    While the feed gave work, its validators (ETag, Last-Modified, content hash) are
+    returned instead of stored: the caller stores them once that work is recorded, so a
+    run that dies in between gets the entries again on the next poll, not a 304."""
     outcome = FeedOutcome(feed_url=feed.url, status="ok", title=feed.title)
     values: dict[str, object] = {}
     try:
@@ -69,21 +73,27 @@ def handle_feed(
         outcome.entries = len(entries)
         items, fresh = _work_for_entries(rt, replace(feed, title=outcome.title), entries, outcome, now)
     except NewswatchError as exc:
-        return _feed_failed(rt, feed, outcome, now, exc), []
+        return _feed_failed(rt, feed, outcome, now, exc), [], {}
     except Exception as exc:  # a bug must not stop the other feeds; record it loudly
         log.exception("unexpected error polling %s", feed.url)
         error = NewswatchError(f"internal error: {type(exc).__name__}: {exc}")
-        return _feed_failed(rt, feed, outcome, now, error), []
+        return _feed_failed(rt, feed, outcome, now, error), [], {}
     s = rt.settings
     interval = next_interval(
         feed.interval_seconds, fresh, len(entries), s.min_feed_interval, s.max_feed_interval
     )
     if fresh:
         values["last_new_at"] = now
+    validators: dict[str, object] = {
+        "etag": result.etag or feed.etag,
+        "last_modified": result.last_modified or feed.last_modified,
+    }
+    if "content_hash" in values:
+        validators["content_hash"] = values.pop("content_hash")
+    held = validators if items else {}
     rt.store.update_feed(
         feed.id,
-        etag=result.etag or feed.etag,
-        last_modified=result.last_modified or feed.last_modified,
+        **({} if items else validators),
         last_polled_at=now,
         last_success_at=now,
         last_status=result.status,
@@ -93,7 +103,7 @@ def handle_feed(
         next_poll_at=now + timedelta(seconds=jitter(interval, rt.rng)),
         **values,
     )
-    return outcome, items
+    return outcome, items, held
 
 
 def _feed_failed(

@@ -5,14 +5,28 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from ingest.extract import extract_article
 from newswatch.models import Extracted
 
 
-def _warm_up() -> None:
+def _warm_up(owner: int) -> None:
     import trafilatura  # noqa: F401  (import once per worker, not per page)
+
+    threading.Thread(target=_exit_without, args=(owner,), daemon=True).start()
+
+
+def _exit_without(owner: int, every: float = 1.0) -> None:
+    """End this worker once the process that owns the pool is gone. A killed owner (SIGKILL,
+    the OOM killer) cannot shut the pool down, and its workers would wait for work forever."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(owner, 0)
+        except (ProcessLookupError, PermissionError):  # gone (or its id is another's now)
+            os._exit(0)
 
 
 class ExtractorPool:
@@ -38,7 +52,8 @@ class ExtractorPool:
                 # forkserver: never fork a process that has fetch threads running
                 context = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.processes, mp_context=context, initializer=_warm_up
+                    max_workers=self.processes, mp_context=context, initializer=_warm_up,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

@@ -14,7 +14,8 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -123,7 +124,10 @@ class EmbeddedIndex:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer connection: one thread at a time
+        self._local = threading.local()  # each thread's reader connection
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout = 5000")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -164,8 +168,8 @@ class EmbeddedIndex:
         return max(cur.rowcount, 0)
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def optimize(self) -> None:
         """Merge the FTS5 segments into one, refresh the planner's statistics, and fold the
@@ -178,7 +182,27 @@ class EmbeddedIndex:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's own connection for reads. In WAL mode readers never wait for each
+        other or for the writer, and sqlite3 releases the GIL while a statement runs, so
+        concurrent API requests use every core; writes keep the one locked connection."""
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        yield conn
 
     def match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
         distinct, positions = unique_requests(requests)
@@ -194,16 +218,16 @@ class EmbeddedIndex:
         scratch = sqlite3.connect(":memory:")
         try:
             scratch.executescript(_SCHEMA)
-            with self._lock:
+            with self._reading() as conn:
                 for i in range(0, len(ids), 500):
                     chunk = list(ids[i : i + 500])
                     marks = ",".join("?" * len(chunk))
-                    docs = self._conn.execute(
+                    docs = conn.execute(
                         f"SELECT * FROM docs WHERE id IN ({marks})", chunk).fetchall()
                     scratch.executemany(
                         f"INSERT INTO docs VALUES ({','.join('?' * 12)})", docs)
                     rowids = [d[0] for d in docs]
-                    tags = self._conn.execute(
+                    tags = conn.execute(
                         f"SELECT rowid, kind, value FROM doc_tags WHERE rowid IN "
                         f"({','.join('?' * len(rowids))})", rowids).fetchall()
                     scratch.executemany("INSERT INTO doc_tags VALUES (?, ?, ?)", tags)
@@ -279,8 +303,8 @@ class EmbeddedIndex:
             args.extend(entities)
         sql += " ORDER BY last_updated DESC, id LIMIT ? OFFSET ?"
         args += [max(0, min(limit, MAX_LIMIT)), max(0, offset)]
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(sql, args).fetchall()
         stories = []
         for id_, title, first, last, raw in rows:
             doc = json.loads(raw)
@@ -297,12 +321,12 @@ class EmbeddedIndex:
         node = parse_query(request.query)
         limit = max(0, min(request.limit, MAX_LIMIT))
         offset = max(0, request.offset)
-        with self._lock:
-            self._conn.execute("BEGIN")  # one snapshot for expansion, count, page and snippets
+        with self._reading() as conn:
+            conn.execute("BEGIN")  # one snapshot for expansion, count, page and snippets
             try:
-                count, rows, snippets = self._run(node, request, limit, offset)
+                count, rows, snippets = self._run(conn, node, request, limit, offset)
             finally:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
         hits = [
             SearchHit(
                 id=r[1],
@@ -329,10 +353,10 @@ class EmbeddedIndex:
             )
         tag_kinds = {"topics": "topic", "entity_ids": "entity", "entity_names": "entity_name"}
         out: dict[str, list[tuple[str, int]]] = {}
-        with self._lock:
-            self._conn.execute("BEGIN")
+        with self._reading() as conn:
+            conn.execute("BEGIN")
             try:
-                compiler = _Compiler(self._conn)
+                compiler = _Compiler(conn)
                 where = compiler.sql(node)
                 filters, filter_args = _filters(request)
                 clause = " AND ".join([where, *filters])
@@ -346,52 +370,56 @@ class EmbeddedIndex:
                     else:  # a column: source, language
                         sql = (f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' "
                                f"AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-                    out[name] = [(v, int(n)) for v, n in self._conn.execute(sql, args)]
+                    out[name] = [(v, int(n)) for v, n in conn.execute(sql, args)]
             finally:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
         return out
 
     def _run(
-        self, node: Node, request: SearchRequest, limit: int, offset: int
+        self, conn: sqlite3.Connection, node: Node, request: SearchRequest, limit: int,
+        offset: int,
     ) -> tuple[int, list[Any], dict[int, str]]:
-        compiler = _Compiler(self._conn)
+        compiler = _Compiler(conn)
         where = compiler.sql(node)
         filters, filter_args = _filters(request)
         clause = " AND ".join([where, *filters])
         args = [*compiler.params, *filter_args]
-        total = self._conn.execute(f"SELECT count(*) FROM docs d WHERE {clause}", args)
+        total = conn.execute(f"SELECT count(*) FROM docs d WHERE {clause}", args)
         count = int(total.fetchone()[0])
         if limit == 0 or offset >= count:
             return count, [], {}
         rank = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked))
-        rows = self._page(clause, args, rank, limit, offset)
-        snippets = self._snippets(rank, [r[0] for r in rows]) if rank else {}
+        rows = _page(conn, clause, args, rank, limit, offset)
+        snippets = _snippets(conn, rank, [r[0] for r in rows]) if rank else {}
         return count, rows, snippets
 
-    def _page(self, clause: str, args: list[Any], rank: str, limit: int, offset: int) -> list[Any]:
-        if not rank:  # match-all or pure-negative query: newest first
-            sql = (
-                f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
-                "ORDER BY d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
-            )
-            return self._conn.execute(sql, [*args, limit, offset]).fetchall()
+def _page(
+    conn: sqlite3.Connection, clause: str, args: list[Any], rank: str, limit: int, offset: int
+) -> list[Any]:
+    if not rank:  # match-all or pure-negative query: newest first
         sql = (
-            f"SELECT {_HIT_COLUMNS}, COALESCE(-r.bm, 0.0) AS score FROM docs d "
-            "LEFT JOIN (SELECT rowid AS rid, bm25(docs_fts, 10.0, 1.0) AS bm "
-            "FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rid = d.rowid "
-            f"WHERE {clause} "
-            "ORDER BY score DESC, d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+            f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
+            "ORDER BY d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
         )
-        return self._conn.execute(sql, [rank, *args, limit, offset]).fetchall()
+        return conn.execute(sql, [*args, limit, offset]).fetchall()
+    sql = (
+        f"SELECT {_HIT_COLUMNS}, COALESCE(-r.bm, 0.0) AS score FROM docs d "
+        "LEFT JOIN (SELECT rowid AS rid, bm25(docs_fts, 10.0, 1.0) AS bm "
+        "FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rid = d.rowid "
+        f"WHERE {clause} "
+        "ORDER BY score DESC, d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+    )
+    return conn.execute(sql, [rank, *args, limit, offset]).fetchall()
 
-    def _snippets(self, rank: str, rowids: Sequence[int]) -> dict[int, str]:
-        marks = ",".join("?" * len(rowids))
-        sql = (
-            "SELECT rowid, snippet(docs_fts, 1, ?, ?, ?, ?) FROM docs_fts "
-            f"WHERE docs_fts MATCH ? AND rowid IN ({marks})"
-        )
-        args = [SNIPPET_START, SNIPPET_END, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, rank, *rowids]
-        return {int(rowid): text for rowid, text in self._conn.execute(sql, args)}
+
+def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(rowids))
+    sql = (
+        "SELECT rowid, snippet(docs_fts, 1, ?, ?, ?, ?) FROM docs_fts "
+        f"WHERE docs_fts MATCH ? AND rowid IN ({marks})"
+    )
+    args = [SNIPPET_START, SNIPPET_END, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, rank, *rowids]
+    return {int(rowid): text for rowid, text in conn.execute(sql, args)}
 
 
 class _Compiler:

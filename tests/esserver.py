@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import pwd
 import re
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,9 +53,27 @@ class EsServer:
     seconds_to_start: float = 0.0
     run_as: str = field(default_factory=lambda: pwd.getpwuid(os.geteuid()).pw_name)
     log: Path | None = field(default=None, repr=False)
+    relaunch: Callable[[], EsServer] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         """Stop the server we started (its process group) and remove its folders."""
+        self.halt()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # left by the JVM's version check; only if empty
+            os.rmdir(f"/tmp/hsperfdata_{self.run_as}")
+
+    def restart(self) -> None:
+        """Stop the server (if it runs) and start it again on the same port and data folder:
+        what was indexed before is still there."""
+        if self.relaunch is None:
+            raise Unavailable("this server was not started here; it cannot be restarted")
+        self.halt()
+        again = self.relaunch()
+        self.process, self.seconds_to_start = again.process, again.seconds_to_start
+
+    def halt(self) -> None:
+        """Stop the server's process group (SIGTERM: a clean shutdown), keeping its data."""
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -63,10 +83,6 @@ class EsServer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        with contextlib.suppress(OSError):  # left by the JVM's version check; only if empty
-            os.rmdir(f"/tmp/hsperfdata_{self.run_as}")
 
 
 def settings_for(es_url: str, home: Path) -> Settings:
@@ -115,12 +131,18 @@ def start() -> EsServer:
         raise
 
 
-def _launch(home: Path, java_home: Path, work: Path, run_as: str | None) -> EsServer:
+def _launch(
+    home: Path, java_home: Path, work: Path, run_as: str | None,
+    ports: tuple[int, int] | None = None,
+) -> EsServer:
+    """Start the server in ``work``; with ``ports`` (http, transport), again in a ``work``
+    it ran in before: same config, data and ports."""
     config, data, logs, tmp = (work / n for n in ("config", "data", "logs", "tmp"))
-    shutil.copytree(home / "config", config)  # the server writes its keystore here
-    for folder in (data, logs, tmp):
-        folder.mkdir()
-    if run_as:
+    if ports is None:
+        shutil.copytree(home / "config", config)  # the server writes its keystore here
+        for folder in (data, logs, tmp):
+            folder.mkdir()
+    if run_as and ports is None:
         pw = pwd.getpwnam(run_as)
         for path in [work, *work.rglob("*")]:
             os.chown(path, pw.pw_uid, pw.pw_gid)
@@ -129,10 +151,14 @@ def _launch(home: Path, java_home: Path, work: Path, run_as: str | None) -> EsSe
             home = work / "dist"
             for path in [home, *home.rglob("*")]:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
-    http_port = _free_port()
-    transport_port = _free_port()
-    while transport_port == http_port:
+    if ports is None:
+        http_port = _free_port()
         transport_port = _free_port()
+        while transport_port == http_port:
+            transport_port = _free_port()
+    else:
+        http_port, transport_port = ports
+    dist = home
     settings = {
         "discovery.type": "single-node",
         "xpack.security.enabled": "false",
@@ -164,13 +190,16 @@ def _launch(home: Path, java_home: Path, work: Path, run_as: str | None) -> EsSe
     env.pop("JAVA_HOME", None)  # ES warns that it ignores it
     out = work / "console.log"
     began = time.monotonic()
-    with out.open("wb") as console:
+    with out.open("ab") as console:  # appended to when the server is restarted
         process = subprocess.Popen(
             cmd, stdout=console, stderr=subprocess.STDOUT, env=env, cwd=work,
             start_new_session=True,  # its own process group: stop() ends exactly this tree
         )
     url = f"http://127.0.0.1:{http_port}"
     server = EsServer(url, process, work, log=out)
+    server.relaunch = functools.partial(
+        _launch, dist, java_home, work, run_as, (http_port, transport_port)
+    )
     if run_as:
         server.run_as = run_as
     deadline = began + START_TIMEOUT
