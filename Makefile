@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts bench-api test-airflow test-long stack stack-down
+.PHONY: help venv demo test check lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts bench-api test-airflow test-faults test-long stack stack-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench-api: $(STAMP) services  ## API p50/p95/p99 at a fixed request rate on 50k 
 
 test-long: $(AIRFLOW_STAMP) services  ## the suite plus the long variants (hostile 2nd pass, PostgreSQL, feed corpus, more kills)
 	NEWSWATCH_LONG_TESTS=1 $(BIN)/python -m pytest
+
+test-faults: $(AIRFLOW_STAMP) services  ## the fault-injection suite (NEWSWATCH_LONG_TESTS=1: 60 kills per store)
+	$(BIN)/python -m pytest tests/faults -s
 
 test-airflow: $(AIRFLOW_STAMP)  ## only the Airflow DAG tests (real `airflow dags test`)
 	$(BIN)/python -m pytest tests/airflow
