@@ -6,10 +6,11 @@ relational links. Pure and deterministic; the only I/O is ``load_taxonomy`` read
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,25 @@ WORD = re.compile(r"\w+")
 VOWELS = "aeiou"
 
 
+# Characters other than A-Z and a-z that a case-insensitive pattern matches to an ASCII
+# letter (İ ı ſ and the Kelvin sign): in a text holding one, the substring prefilter is off.
+_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+
+
 @dataclass(frozen=True)
 class Matcher:  # a term or phrase with its weight and compiled pattern
     text: str
     weight: float  # for an exclusion, < 0 means veto
     pattern: re.Pattern[str] = field(repr=False, compare=False)
+    # lower-case text every match contains ("" when unknown): a text without it is skipped
+    literal: str = field(default="", repr=False, compare=False)
+
+    def finditer(self, doc: str, lowered: str | None) -> Iterator[re.Match[str]]:
+        """The pattern's matches in ``doc``; ``lowered`` (``doc.lower()``, or None) lets a
+        cheap substring test skip a pattern that cannot match."""
+        if lowered is not None and self.literal and self.literal not in lowered:
+            return iter(())
+        return self.pattern.finditer(doc)
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,23 @@ def word_forms(word: str) -> str:
     return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
 
 
+def matcher(text: str, weight: float) -> Matcher:
+    """A term or phrase compiled, with the literal every match of it contains."""
+    return Matcher(text, weight, compile_text(text), required_literal(text))
+
+
+def required_literal(text: str) -> str:
+    """Lower-case ASCII text that every match of ``compile_text(text)`` contains: the first
+    word of a phrase, else the part of the word all its ``word_forms`` share ("" when not
+    ASCII)."""
+    words = text.split()
+    first = words[0].removeprefix("=").lower()
+    # a prefix ("word*"), or a word whose forms drop its last letter (suppli-es, dron-ing)
+    if len(words) == 1 and not words[0].startswith("=") and first.endswith(("*", "y", "e")):
+        first = first[:-1]
+    return first if first.isascii() else ""
+
+
 def compile_text(text: str) -> re.Pattern[str]:
     """Case-insensitive whole words; a phrase inflects its last word; spaces also match '-'."""
     words = text.split() if isinstance(text, str) else []
@@ -101,8 +133,20 @@ def compile_text(text: str) -> re.Pattern[str]:
 
 
 def load_taxonomy(path: Path | None = None) -> list[Topic]:
-    """The topics of ``path`` (default: the bundled taxonomy); ConfigError when invalid."""
+    """The topics of ``path`` (default: the bundled taxonomy); ConfigError when invalid.
+    Compiled once per version of the file: an edit (new size or modification time) is
+    read on the next call."""
     path = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read topic taxonomy {path}: {exc.strerror or exc}.") from None
+    return list(_compiled(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(name: str, _mtime_ns: int, _size: int) -> tuple[Topic, ...]:
+    path = Path(name)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -116,7 +160,7 @@ def load_taxonomy(path: Path | None = None) -> list[Topic]:
         if key not in SETTINGS or not _is_num(value) or value <= 0:
             raise ConfigError(f"topic taxonomy {path}: invalid setting {key!r}: {value!r}.")
         settings[key] = float(value)
-    return [_topic(str(name), spec, settings, path) for name, spec in data["topics"].items()]
+    return tuple(_topic(str(name), spec, settings, path) for name, spec in data["topics"].items())
 
 
 def _is_num(value: Any) -> bool:
@@ -147,7 +191,7 @@ def _topic(name: str, spec: Any, settings: dict[str, float], path: Path) -> Topi
             need(_is_num(w) and (w >= 0 or key != "exclude" or weight == "veto"), key,
                  f"{text!r}: the weight must be a number" + " >= 0 or veto" * (key == "exclude"))
             try:
-                out.append(Matcher(text, float(w), compile_text(text)))
+                out.append(matcher(text, float(w)))
             except ValueError as exc:
                 need(False, key, str(exc))
         return tuple(out)
@@ -174,10 +218,10 @@ def _topic(name: str, spec: Any, settings: dict[str, float], path: Path) -> Topi
              f"must be a mapping with keys among {', '.join(sorted(LINK_KEYS))}")
         try:
             link = Link(
-                terms=tuple(Matcher(t, 0.0, compile_text(t)) for t in spec["link_terms"]),
+                terms=tuple(matcher(t, 0.0) for t in spec["link_terms"]),
                 entities=tuple((e,) if isinstance(e, str) else tuple(map(str, e))
                                for e in raw.get("entities") or ()),
-                groups=tuple(tuple(Matcher(t, 0.0, compile_text(t)) for t in g)
+                groups=tuple(tuple(matcher(t, 0.0) for t in g)
                              for g in raw.get("groups") or ()),
                 aliases=tuple((str(k), tuple(map(str, v)))
                               for k, v in (raw.get("aliases") or {}).items()),
@@ -215,23 +259,26 @@ def tag_topics(title: str, text: str, entities: Sequence[Entity],
                taxonomy: Sequence[Topic]) -> list[TopicTag]:
     """The topics of an article whose score reaches their threshold, best first."""
     doc = f"{title}\n\n{text}"
+    lowered = doc.lower() if _FOLDS_TO_ASCII.isdisjoint(doc) else None
     words = [m.start() for m in WORD.finditer(doc)]
     body_words = len(WORD.findall(text))
     salience = {e.id: e.salience for e in sorted(entities, key=lambda e: e.salience)}
     tags = [tag for topic in taxonomy
-            if (tag := _score(topic, doc, len(title), words, body_words, entities, salience))]
+            if (tag := _score(topic, doc, lowered, len(title), words, body_words, entities,
+                              salience))]
     return sorted(tags, key=lambda t: (-t.score, t.tag))
 
 
-def _score(topic: Topic, doc: str, title_end: int, words: list[int], body_words: int,
-           entities: Sequence[Entity], salience: dict[str, float]) -> TopicTag | None:
+def _score(topic: Topic, doc: str, lowered: str | None, title_end: int, words: list[int],
+           body_words: int, entities: Sequence[Entity],
+           salience: dict[str, float]) -> TopicTag | None:
     if not all(_best(c, salience) for c in topic.require_all) or (
             topic.require_any and not any(_best(c, salience) for c in topic.require_any)):
         return None
     masked: list[tuple[int, int]] = []
     raw, evidence = 0.0, dict[str, Any](terms={}, phrases={}, entities=[], exclude={})
     for ex in topic.exclude:  # another sense of the words: mask the span, subtract or veto
-        if spans := [m.span() for m in ex.pattern.finditer(doc)]:
+        if spans := [m.span() for m in ex.finditer(doc, lowered)]:
             if ex.weight < 0:
                 return None
             masked += spans
@@ -239,7 +286,7 @@ def _score(topic: Topic, doc: str, title_end: int, words: list[int], body_words:
             evidence["exclude"][ex.text] = len(spans)
     hits = sorted(((h.start(), h.end(), kind, m) for kind, ms in
                    (("phrases", topic.phrases), ("terms", topic.terms)) for m in ms
-                   for h in m.pattern.finditer(doc)), key=lambda h: (h[0] - h[1], h[0]))
+                   for h in m.finditer(doc, lowered)), key=lambda h: (h[0] - h[1], h[0]))
     taken = list(masked)
     found: dict[tuple[str, str], tuple[Matcher, list[int]]] = {}
     for start, end, kind, m in hits:  # any stretch of text counts once: the longest match
@@ -251,7 +298,7 @@ def _score(topic: Topic, doc: str, title_end: int, words: list[int], body_words:
         raw += m.weight * (_damp(len(starts) - in_title) + topic.title_weight * (in_title > 0))
         evidence[kind][text] = len(starts)
     if topic.link is not None:
-        links = _find_links(topic.link, doc, words, entities, masked)
+        links = _find_links(topic.link, doc, lowered, words, entities, masked)
         evidence["link"] = links[0][1] if links else ""
         if not links and topic.link.required:
             return None
@@ -269,12 +316,12 @@ def _score(topic: Topic, doc: str, title_end: int, words: list[int], body_words:
     return TopicTag(topic.name, round(score, 3), evidence)
 
 
-def _find_links(link: Link, doc: str, words: list[int], entities: Sequence[Entity],
-                masked: list[tuple[int, int]]) -> list[tuple[int, str]]:
+def _find_links(link: Link, doc: str, lowered: str | None, words: list[int],
+                entities: Sequence[Entity], masked: list[tuple[int, int]]) -> list[tuple[int, str]]:
     """(offset, text) of each sentence holding a link term with a mention of every entity
     group and a hit of every term group in the same sentence or within ``window`` words."""
     def free(matchers: Sequence[Matcher]) -> list[int]:
-        return sorted(h.start() for m in matchers for h in m.pattern.finditer(doc)
+        return sorted(h.start() for m in matchers for h in m.finditer(doc, lowered)
                       if not _overlaps(h.start(), h.end(), masked))
 
     aliases = dict(link.aliases)

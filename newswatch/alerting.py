@@ -319,9 +319,18 @@ def send_outbox(rt: Runtime, mailer: Mailer | None = None, limit: int = 1000) ->
     senders never send one twice. A transient error (server down, 4xx) keeps an email for a
     retry with exponential backoff; the first one ends this pass, since the rest would meet
     the same server. Permanent errors (5xx, a bad address) fail the email."""
+    own = mailer is None
+    mailer = mailer or mailer_for(rt.settings)
+    try:
+        return _send_due(rt, mailer, limit)
+    finally:
+        if own:
+            mailer.close()
+
+
+def _send_due(rt: Runtime, mailer: Mailer, limit: int) -> SendReport:
     store = WatchStore(rt.store)
     settings = rt.settings
-    mailer = mailer or mailer_for(settings)
     report = SendReport()
     due = store.outbox_due(rt.clock(), limit)
     watches = {w.id: w for w in store.all()}
