@@ -331,8 +331,10 @@ def send_outbox(rt: Runtime, mailer: Mailer | None = None, limit: int = 1000) ->
 def _send_due(rt: Runtime, mailer: Mailer, limit: int) -> SendReport:
     store = WatchStore(rt.store)
     settings = rt.settings
+    secret = secret_for(settings)
     report = SendReport()
-    due = store.outbox_due(rt.clock(), limit)
+    start = rt.clock()
+    due = store.claim_due(start, start + CLAIM_FOR, limit)  # overlapping senders get others
     watches = {w.id: w for w in store.all()}
     for n, row in enumerate(due):
         now = rt.clock()
@@ -341,17 +343,17 @@ def _send_due(rt: Runtime, mailer: Mailer, limit: int) -> SendReport:
             store.mark_failed(row.id, row.attempts, "the recipient is no longer on the watch",
                               status="cancelled")
             continue
-        if not store.claim(row, now + CLAIM_FOR):
-            continue  # another sender (an overlapping run) has it
         try:
             email = render_alert(_personal(row),
-                                 unsubscribe_url(settings, row.watch_id, row.recipient),
+                                 unsubscribe_url(settings, row.watch_id, row.recipient, secret),
                                  settings.resolved_public_url, now=now)
             mailer.send(email.message)
         except MailError as exc:
             attempts = row.attempts + 1
             if exc.transient and now - row.created_at < GIVE_UP_AFTER:
-                store.mark_retry(row.id, attempts, now + backoff(attempts), str(exc))
+                retry = now + backoff(attempts)
+                store.mark_retry(row.id, attempts, retry, str(exc))
+                store.release([r.id for r in due[n + 1 :]], retry)  # the same server awaits them
                 report.deferred += len(due) - n
                 report.errors.append(str(exc))
                 return report
@@ -405,8 +407,8 @@ def secret_for(settings: Settings) -> str:
     return value
 
 
-def unsubscribe_url(settings: Settings, watch_id: str, email: str) -> str:
-    token = sign_unsubscribe(watch_id, email, secret_for(settings))
+def unsubscribe_url(settings: Settings, watch_id: str, email: str, secret: str = "") -> str:
+    token = sign_unsubscribe(watch_id, email, secret or secret_for(settings))
     return f"{settings.resolved_public_url}/unsubscribe?token={quote(token)}"
 
 

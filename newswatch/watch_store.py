@@ -9,9 +9,10 @@ insert is keyed by an idempotency key and ignores a row that is already there.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
@@ -337,19 +338,33 @@ class WatchStore:
             rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
             return {status: int(n) for status, n in rows}
 
-    def claim(self, row: OutboxRow, until: datetime) -> bool:
-        """Take ``row`` for sending until ``until``; False when another sender took it first
-        (its next attempt moved) or it is no longer pending. A sender that dies holding a
-        claim lets the email fall due again when the claim runs out."""
+    def claim_due(self, now: datetime, until: datetime, limit: int = 500) -> list[OutboxRow]:
+        """Take the due pending emails (oldest first, at most ``limit``) for sending until
+        ``until``, in one transaction; returns what this caller got. The update comes first,
+        so concurrent senders queue on the write lock, and its conditions are checked again
+        on each row, so a row another sender took is skipped. The lease time carries a
+        random microsecond offset that tells this caller's rows from any other's."""
         o = t.outbox
+        lease = until + timedelta(microseconds=secrets.randbelow(1_000_000))
+        due = (select(o.c.id).where(o.c.status == "pending", o.c.next_attempt_at <= now)
+               .order_by(o.c.id).limit(limit).scalar_subquery())
         with self.store.tx() as conn:
-            result = conn.execute(
+            conn.execute(
                 update(o)
-                .where(o.c.id == row.id, o.c.status == "pending",
-                       o.c.next_attempt_at == row.next_attempt_at)
-                .values(next_attempt_at=until)
+                .where(o.c.id.in_(due), o.c.status == "pending", o.c.next_attempt_at <= now)
+                .values(next_attempt_at=lease)
             )
-            return result.rowcount == 1
+            rows = conn.execute(select(o).where(o.c.status == "pending",
+                                                o.c.next_attempt_at == lease).order_by(o.c.id))
+            return [OutboxRow(**r._mapping) for r in rows]
+
+    def release(self, ids: Sequence[int], when: datetime) -> None:
+        """Give claimed emails back, due again at ``when``."""
+        if ids:
+            with self.store.tx() as conn:
+                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)),
+                                                    t.outbox.c.status == "pending")
+                             .values(next_attempt_at=when))
 
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self._set(outbox_id, status="sent", sent_at=now, last_error="")

@@ -140,8 +140,12 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
         tally = check_consistent(settings, served_urls(site, articles), smtp.messages,
                                  max_duplicates=sum(o.killed_in == "send" for o in killed))
 
-    assert tally.runs.get("failed", 0) == 0 and tally.runs.get("ok", 0) == completed + 1
-    assert tally.runs.get("running", 0) <= len(killed)  # killed runs stay "running"; harmless
+    # a kill may land after a run recorded "ok" (while the process exits): counted as killed
+    # here, finished in the store; one before the run was recorded (start-up) leaves no row
+    ok, running = tally.runs.get("ok", 0), tally.runs.get("running", 0)
+    assert tally.runs.get("failed", 0) == 0 and ok >= completed + 1
+    assert ok + running <= len(outcomes) + 1
+    assert running <= len(killed)  # killed runs stay "running"; harmless
     assert sum(o.orphans for o in outcomes) == 0, "a killed run's extraction workers lived on"
     landed = Counter(o.killed_in for o in killed)
     print("\naimed → landed: " + ", ".join(f"{a}→{o.killed_in or 'finished'}"
