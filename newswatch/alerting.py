@@ -159,7 +159,7 @@ def evaluate_watches(rt: Runtime) -> int:
         if not watches:
             return created
         lower = min(w.watermark for w in watches)
-        rows = store.articles_between(lower, upper_bound)[:EVAL_CHUNK]
+        rows = store.articles_between(lower, upper_bound, EVAL_CHUNK)
         upper = rows[-1].seq if len(rows) == EVAL_CHUNK else upper_bound
         rows = [r for r in rows if r.seq <= upper]
         created += _evaluate(rt, store, [w for w in watches if w.watermark < upper], rows, upper)

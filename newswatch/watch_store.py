@@ -164,14 +164,16 @@ class WatchStore:
             return True
 
     # evaluation ---------------------------------------------------------------------------
-    def articles_between(self, lower: int, upper: int) -> list[ArticleRow]:
-        """Articles whose ingest sequence number lies in (lower, upper], in ingest order."""
+    def articles_between(self, lower: int, upper: int, limit: int | None = None) -> list[ArticleRow]:
+        """Articles whose ingest sequence number lies in (lower, upper], in ingest order
+        (the first ``limit`` of them)."""
         a = t.articles
         query = (
             select(a.c.id, a.c.ingest_seq, a.c.story_id, a.c.duplicate_of, a.c.novelty,
                    a.c.novelty_detail, a.c.title, a.c.url, a.c.source, a.c.published_at, a.c.text)
             .where(a.c.ingest_seq > lower, a.c.ingest_seq <= upper)
             .order_by(a.c.ingest_seq)
+            .limit(limit)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()

@@ -324,3 +324,26 @@ def test_overlapping_senders_send_each_email_once(
     finally:
         rt.close()
         smtp.stop()
+
+
+def test_evaluation_in_small_rounds_decides_the_same(
+    sqlite_settings: Settings, demo: DemoSite, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newswatch.alerting as alerting
+
+    monkeypatch.setattr(alerting, "EVAL_CHUNK", 4)  # 25 articles: seven rounds, seven commits
+    rt = open_runtime(mail_settings(sqlite_settings, smtp))
+    try:
+        watch = add_watch(rt, "DPRK-Russia", [ANALYST], topic="dprk-russia")
+        for url in demo.feed_urls():
+            add_feed(rt, url)
+        run_once(rt)
+        subjects = [str(m["Subject"]) for m in smtp.messages]
+        assert sum(s.startswith("New story:") for s in subjects) >= 1
+        developing = [s for s in subjects if "artillery shells" in s]
+        assert sum(s.startswith("New story:") for s in developing) == 1
+        assert sum(s.startswith("Update:") for s in developing) == 2
+        stored = WatchStore(rt.store).get(watch.id)
+        assert stored is not None and stored.watermark == rt.store.ingest_high()
+    finally:
+        rt.close()
