@@ -1,6 +1,5 @@
-"""Alerts: email rendering (render.py, templates/), mailers (mailer.py), unsubscribe tokens.
-
-Watches, matching and the outbox come with issue 7.
-"""
+"""Alerts: watches and their matching (``stage.py``), story-level decisions (``decide.py``),
+the outbox and watch state (``store.py``), digests, rendering (``render.py``, ``templates/``),
+Atom feeds, signed links and the mailers."""
 
 from __future__ import annotations

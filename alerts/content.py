@@ -15,7 +15,7 @@ ALERT_KINDS: tuple[str, ...] = ("new-story", "follow-up", "digest")
 class AlertItem:
     """One article in an alert. ``title``, ``snippet``, ``source`` and ``url`` are untrusted.
 
-    ``additions`` is the article's novelty record (``enrich.novelty.assess``): keys
+    ``additions`` is the article's novelty record (``stories.novelty.assess``): keys
     ``new_entities``, ``new_speakers``, ``new_sentences``, ``new_sentence_count``,
     ``new_numbers`` (lists) and ``new_outlet`` (outlet name or None).
     """

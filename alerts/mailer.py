@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from newswatch.errors import NewswatchError
+from core.errors import NewswatchError
 
 log = logging.getLogger(__name__)
 

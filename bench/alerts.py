@@ -41,12 +41,13 @@ sys.path[:0] = [str(REPO)]
 
 from sqlalchemy import insert, update  # noqa: E402
 
-from newswatch import schema as t  # noqa: E402
-from newswatch.alerting import evaluate_watches  # noqa: E402
-from newswatch.models import IndexDoc  # noqa: E402
-from newswatch.runtime import Runtime, open_runtime  # noqa: E402
-from newswatch.settings import Settings, load_settings  # noqa: E402
-from newswatch.watch_store import WatchStore  # noqa: E402
+from alerts.stage import evaluate_watches  # noqa: E402
+from alerts.store import WatchStore  # noqa: E402
+from core import schema as t  # noqa: E402
+from core.models import IndexDoc  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
+from newswatch.resources import open_runtime  # noqa: E402
 
 DOMAIN = tuple(
     ["shells", "artillery", "munitions", "missiles", "drones", "sanctions", "embargo", "tanker", "port", "ship", "cargo", "russia", "korea", "pyongyang", "moscow", "kremlin", "envoy", "minister", "treasury", "exports", "oil", "grain", "border", "troops", "ceasefire", "talks", "summit", "satellite", "images", "officials", "denied", "confirmed", "shipment", "weapons", "ammunition", "rockets", "launchers", "factory", "refinery", "frigate", "convoy"]

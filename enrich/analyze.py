@@ -6,13 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.models import Enrichment
 from enrich.entities import extract_entities
 from enrich.gazetteer import Gazetteer
 from enrich.language import detect_language
 from enrich.nlp import MAX_CHARS
 from enrich.quotes import find_quotes
 from enrich.topics import Topic, tag_topics
-from newswatch.models import Enrichment
 
 ENGLISH = "en"
 # Documents per spaCy batch. News articles are long (600-1,200 words): batches of 32 held

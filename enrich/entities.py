@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.models import Entity
 from enrich.gazetteer import GazEntry, Gazetteer, normalise, slug
-from newswatch.models import Entity
 
 LABEL_TYPES = {
     "PERSON": "person",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from newswatch.errors import NewswatchError
+from core.errors import NewswatchError
 
 # NER needs the tokenizer, tok2vec and ner; the rest only costs time.
 NOT_NEEDED = ["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"]

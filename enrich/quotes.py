@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from newswatch.models import Quote
+from core.models import Quote
 
 VERBS = (
     r"(?:said|says|say|told|tells|added|adds|warned|warns|wrote|writes|stated|states|"

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from newswatch.errors import ConfigError
-from newswatch.models import Entity, TopicTag
+from core.errors import ConfigError
+from core.models import Entity, TopicTag
 
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
 SETTINGS = {"title_weight": 2.0, "saturation": 3.0, "length_scale": 250.0}

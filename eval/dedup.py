@@ -1,4 +1,4 @@
-"""Near-duplicate detection: precision / recall of ``enrich.dedup`` on pairs built here.
+"""Near-duplicate detection: precision / recall of ``stories.duplicates`` on pairs built here.
 
     python eval/dedup.py [--json OUT] [--show]
 
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from enrich import dedup  # noqa: E402
+from stories import duplicates as dedup  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "topics"
 TARGET_PRECISION = 0.95

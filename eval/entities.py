@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if not ner_file.exists() and not clustering.exists():
         print(f"skipped: no development data at {root} (ner-dev, clustering-dev)")
         return 0
+    from core.settings import load_settings
     from enrich.gazetteer import Gazetteer
     from enrich.nlp import load_model
-    from newswatch.settings import load_settings
 
     nlp = load_model(load_settings().nlp_model)
     gazetteer = Gazetteer.load()

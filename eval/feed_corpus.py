@@ -5,7 +5,7 @@
 Reads ``feed-corpus`` from ``../shared/data`` next to the repository (or
 ``$NEWSWATCH_SHARED_DATA/feed-corpus``, or ``--data DIR``); nothing from it is copied anywhere.
 Every file goes through ``ingest.feeds.parse_feed`` (with the file's simulated ``Header:``
-lines as response headers) and then into ONE real SQLite state store (``newswatch.db.Store``),
+lines as response headers) and then into ONE real SQLite state store (``core.db.Store``),
 each file as its own feed. Figures:
 
 - files parsed: the share for which no exception other than ``FeedParseError`` escaped
@@ -48,11 +48,11 @@ if str(REPO) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
+from core import schema  # noqa: E402
+from core.db import EntryState, Store  # noqa: E402
+from core.errors import FeedParseError  # noqa: E402
+from core.models import Feed, FeedEntry, ParsedFeed  # noqa: E402
 from ingest.feeds import entry_hash, html_to_text, parse_feed  # noqa: E402
-from newswatch import schema  # noqa: E402
-from newswatch.db import EntryState, Store  # noqa: E402
-from newswatch.errors import FeedParseError  # noqa: E402
-from newswatch.models import Feed, FeedEntry, ParsedFeed  # noqa: E402
 
 DATASET = "feed-corpus"
 FOLDERS = ("wellformed", "illformed", "encoding", "entities")

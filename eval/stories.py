@@ -97,10 +97,10 @@ def demo_items() -> list[Item]:
 
 def load_store(items: list[Item], workdir: Path) -> Any:
     """A runtime whose store holds the items, enriched (the slow part, done once)."""
-    from newswatch.enriching import enrich_pending
-    from newswatch.models import Article
-    from newswatch.runtime import open_runtime
-    from newswatch.settings import load_settings
+    from core.models import Article
+    from core.settings import load_settings
+    from enrich.stage import enrich_pending
+    from newswatch.resources import open_runtime
 
     settings = load_settings(env={"NEWSWATCH_HOME": str(workdir)})
     rt = open_runtime(settings)
@@ -121,9 +121,9 @@ def load_store(items: list[Item], workdir: Path) -> Any:
 def cluster(rt: Any, params: Any) -> tuple[dict[str, str], dict[str, str | None], float]:
     from sqlalchemy import delete, select, update
 
-    from newswatch import schema as t
-    from newswatch.story_store import StoryStore
-    from newswatch.storying import assign
+    from core import schema as t
+    from stories.stage import assign
+    from stories.store import StoryStore
 
     with rt.store.tx() as conn:
         for table in (t.story_keys, t.stories, t.dedup_bands, t.dedup_signatures, t.term_stats):
@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="also try other thresholds")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    from enrich.stories import Params
-    from newswatch.settings import load_settings
+    from core.settings import load_settings
+    from stories.similarity import Params
 
     s = load_settings(env={})
     default = Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)

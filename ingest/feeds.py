@@ -38,8 +38,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from newswatch.errors import FeedParseError
-from newswatch.models import FeedEntry, ParsedFeed
+from core.errors import FeedParseError
+from core.models import FeedEntry, ParsedFeed
 
 JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
 MAX_ENTITY_EXPANSION = 1_000_000  # characters, or the document's own size if larger

@@ -19,10 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from core.errors import BlockedAddressError, FetchError
+from core.models import FetchResult
+from core.settings import IPNetwork, Settings
 from ingest.politeness import HostGate, host_key, retry_after_seconds
-from newswatch.errors import BlockedAddressError, FetchError
-from newswatch.models import FetchResult
-from newswatch.settings import IPNetwork, Settings
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 BUSY_STATUSES = {429, 503}

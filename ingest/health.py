@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from newswatch.models import Feed
+from core.models import Feed
 
 WINDOW = timedelta(days=7)  # items per day are counted over the last week
 GAP_SAMPLE = 20  # the usual gap is the median of the last this-many gaps

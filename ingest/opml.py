@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from newswatch.errors import FeedParseError
+from core.errors import FeedParseError
 
 
 def parse_opml(content: bytes) -> list[tuple[str, str]]:

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from core.errors import BlockedAddressError, FetchError
 from ingest.politeness import host_key
-from newswatch.errors import BlockedAddressError, FetchError
 
 UNREACHABLE_TTL = 3600.0  # retry an unreadable robots.txt after an hour
 MAX_ROBOTS_BYTES = 512 * 1024

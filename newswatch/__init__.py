@@ -1,3 +1,5 @@
+"""The shell: the pipeline that wires the stages, the CLI, the Airflow tasks and the demo."""
+
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from core import __version__ as __version__

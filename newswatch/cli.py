@@ -15,20 +15,16 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from newswatch import __version__
+from core import __version__
+from core.errors import NewswatchError
+from core.models import Feed, SearchRequest
+from core.runtime import Runtime
+from core.settings import LOOPBACK_NETWORKS, Settings, load_settings
 from newswatch import console as out
-from newswatch.errors import NewswatchError
-from newswatch.models import Feed, SearchRequest
-from newswatch.pipeline import (
-    add_feed,
-    index_stories,
-    open_runtime,
-    resolve_entity,
-    run_once,
-    subscribe,
-)
-from newswatch.runtime import Runtime
-from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
+from newswatch.pipeline import add_feed, run_once, subscribe
+from newswatch.resources import open_runtime
+from search.entities import resolve_entity
+from search.stage import index_stories
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
@@ -62,7 +58,7 @@ def init() -> None:
     with runtime(settings):
         pass
     stdout.print(f"Initialised newswatch in {settings.home.resolve()}")
-    from newswatch.db import redact_url
+    from core.db import redact_url
 
     stdout.print(f"  state store:  {redact_url(settings.resolved_database_url)}")
     where = settings.resolved_index_path if settings.index == "embedded" else settings.es_url
@@ -287,7 +283,7 @@ def show(ref: str, as_json: bool) -> None:
             raise NewswatchError(f"no article {ref!r} (give an id from `newswatch search` or a URL)")
         revisions = rt.store.revisions(article.id)
         enrichment = rt.store.enrichment(article.id)
-        from newswatch.story_store import StoryStore
+        from stories.store import StoryStore
 
         story_fields = StoryStore(rt.store).story_fields(article.id)
     if as_json:
@@ -310,7 +306,7 @@ def show(ref: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stories(topic: str | None, limit: int, as_json: bool) -> None:
     """List stories, newest development first."""
-    from newswatch.story_store import StoryStore
+    from stories.store import StoryStore
 
     with runtime() as rt:
         store = StoryStore(rt.store)
@@ -328,8 +324,8 @@ def stories(topic: str | None, limit: int, as_json: bool) -> None:
 def story(args: tuple[str, ...], why: bool, as_json: bool) -> None:
     """Show a story (`story ID [--why]`), or correct the machine:
     `story merge A B` moves story B into A; `story split ID ARTICLE...` moves articles out."""
-    from newswatch.story_store import StoryStore
-    from newswatch.storying import merge, split
+    from stories.stage import merge, split
+    from stories.store import StoryStore
 
     with runtime() as rt:
         store = StoryStore(rt.store)
@@ -381,7 +377,7 @@ def demo(port: int | None, query: str) -> None:
         out.print_report(stdout, report)
         stdout.print(f"\nSample search: newswatch search {query!r}")
         out.print_hits(stdout, query, rt.index.search(SearchRequest(query=query, limit=5)), 0)
-        from newswatch.story_store import StoryStore
+        from stories.store import StoryStore
 
         store = StoryStore(rt.store)
         stories_ = store.recent(limit=1000)
@@ -404,8 +400,8 @@ DEMO_WATCH = "DPRK-Russia arms"
 
 def _demo_watch(rt: Runtime) -> None:
     """The demo's analyst watches North Korea–Russia coverage (once; re-runs keep it)."""
-    from newswatch.alerting import add_watch
-    from newswatch.watch_store import WatchStore
+    from alerts.stage import add_watch
+    from alerts.store import WatchStore
 
     if WatchStore(rt.store).get(DEMO_WATCH) is None:
         add_watch(rt, DEMO_WATCH, ["analyst@example.org"], topic="dprk-russia")
@@ -416,7 +412,7 @@ def _print_demo_mail(rt: Runtime) -> None:
     from alerts.content import content_from_json
     from alerts.mailer import MaildirMailer, mailer_for
     from alerts.render import subject_for
-    from newswatch.watch_store import WatchStore
+    from alerts.store import WatchStore
 
     sent = [r for r in reversed(WatchStore(rt.store).outbox(limit=1000)) if r.status == "sent"]
     mailer = mailer_for(rt.settings)

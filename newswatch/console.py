@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.models import Article, Enrichment, Feed, Revision, RunReport, SearchResult
 from ingest.health import FeedHealth
-from newswatch.models import Article, Enrichment, Feed, Revision, RunReport, SearchResult
 
 
 class RichProgress:

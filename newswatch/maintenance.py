@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, select
 
-from newswatch import schema as t
-from newswatch.runtime import Runtime
+from core import schema as t
+from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def dormant_stories(rt: Runtime, now: datetime) -> dict[str, int]:
     """How many stories are active and how many went dormant in the last day.
 
     Dormancy needs no write: an article joins only stories updated within
-    ``story_dormant_days`` of its own date (see ``newswatch.storying``), so a story closes by
+    ``story_dormant_days`` of its own date (see ``stories.stage``), so a story closes by
     itself, and an article that arrives late can still join the story it belongs to."""
     s = t.stories
     cutoff = now - timedelta(days=rt.settings.story_dormant_days)

@@ -11,31 +11,30 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, zip_longest
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from core.errors import FeedParseError, FetchError, NewswatchError
+from core.models import ArticleFailure, Feed, FeedOutcome, RunReport
+from core.runtime import NoProgress, Progress, Runtime
+from enrich.stage import enrich_pending
 from ingest.discover import discover_feeds
 from ingest.feeds import parse_feed
 from ingest.fetch import FEED_ACCEPT
 from ingest.politeness import host_key
-from newswatch.articles import ItemResult, fetch_article
-from newswatch.enriching import enrich_pending
-from newswatch.errors import FeedParseError, FetchError, NewswatchError
-from newswatch.models import Article, ArticleFailure, Feed, FeedOutcome, IndexDoc, RunReport
-from newswatch.polling import WorkItem, fetch_feed, handle_feed
-from newswatch.runtime import NoProgress, Progress, Runtime, open_runtime
-from newswatch.storying import cluster_pending, story_doc
+from ingest.stage import ItemResult, WorkItem, fetch_article, fetch_feed, handle_feed
+from newswatch.resources import open_runtime
+from search.stage import index_pending
+from stories.stage import cluster_pending
 
-__all__ = [
-    "add_feed", "collect", "enrich_pending", "index_docs", "index_pending", "index_stories", "open_runtime", "resolve_entity", "run_once",
-    "subscribe",
-]
+__all__ = ["add_feed", "collect", "enrich_pending", "index_pending", "open_runtime", "run_once",
+           "subscribe"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,7 +159,7 @@ class _StageClock:
 def alert_stage(rt: Runtime, report: RunReport) -> None:
     """Evaluate the watches, queue due digests and send the outbox; a mail server or index
     that is down is a warning (the outbox keeps everything for the next run)."""
-    from newswatch.alerting import evaluate_watches, make_digests, send_outbox
+    from alerts.stage import evaluate_watches, make_digests, send_outbox
 
     try:
         report.alerts = evaluate_watches(rt)
@@ -236,61 +235,3 @@ def _record(
         entry_hash=item.hash, now=now, article_id=article.id if article else None,
         error=result.error if article is None else "", published_at=published,
     )
-
-
-def index_docs(rt: Runtime, articles: Sequence[Article]) -> list[IndexDoc]:
-    """The index documents of ``articles``: text, entities, topics and story."""
-    enrichments = rt.store.enrichments([a.id for a in articles])
-    return [
-        replace(a.as_index_doc(enrichments.get(a.id)), story_id=a.story_id or "")
-        for a in articles
-    ]
-
-
-def index_pending(rt: Runtime, batch: int = 500, with_stories: bool = False) -> int:
-    """Index every article whose newest revision is not yet in the index; ``with_stories``
-    also (re)indexes their stories before each batch counts as indexed, so a run retried
-    after a failure leaves no story document behind."""
-    total = 0
-    while True:
-        pending = rt.store.articles_to_index(limit=batch)
-        if not pending:
-            return total
-        rt.index.upsert_many(index_docs(rt, pending))
-        if with_stories:
-            index_stories(rt, {a.story_id for a in pending if a.story_id})
-        rt.store.mark_indexed(((a.id, a.revision) for a in pending), rt.clock())
-        total += len(pending)
-
-
-def resolve_entity(name: str) -> tuple[str, ...]:
-    """Entity ids a user's ``--entity`` value may mean: the gazetteer's canonical id (a
-    demonym or capital standing for its country), else the normalised key of any type."""
-    from enrich.entities import clean_surface
-    from enrich.gazetteer import Gazetteer, normalise, slug
-
-    gazetteer = Gazetteer.load()
-    name = clean_surface(name) or name.strip()
-    if name.startswith(("Q", "key:")) and " " not in name and (name[1:].isdigit() or ":" in name):
-        return (name,)
-    entry = gazetteer.lookup(name)
-    if entry is not None:
-        if entry.kind in ("demonym", "capital") and entry.country_id:
-            return (entry.country_id,)
-        return (entry.id,)
-    key = slug(normalise(name))
-    kinds = ("person", "organisation", "place", "group", "event", "law", "product")
-    return tuple(f"key:{kind}:{key}" for kind in kinds)
-
-
-def index_stories(rt: Runtime, story_ids: Iterable[str] | None = None) -> int:
-    """(Re)index the given stories, or every story; merged-away stories leave the index."""
-    from newswatch.story_store import StoryStore
-
-    stories = StoryStore(rt.store)
-    ids = list(story_ids) if story_ids is not None else [s.id for s in stories.recent(limit=10**9)]
-    docs = {i: story_doc(rt, stories, i) for i in ids}
-    gone = [i for i, d in docs.items() if d is None]
-    if gone:
-        rt.index.delete_stories(gone)
-    return rt.index.upsert_stories(d for d in docs.values() if d is not None)

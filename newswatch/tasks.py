@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from newswatch.runtime import Runtime
-    from newswatch.settings import Settings
+    from core.runtime import Runtime
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def run_time(context: Mapping[str, Any]) -> datetime:
 def connection_settings() -> Settings:
     """newswatch settings (``NEWSWATCH_*``, config file), where the Airflow Connections
     ``newswatch_es`` and ``newswatch_smtp``, when they exist, give the servers."""
-    from newswatch.settings import load_settings
+    from core.settings import load_settings
 
     try:
         from airflow.sdk import Connection
@@ -74,7 +74,7 @@ def connection_settings() -> Settings:
 @contextmanager
 def runtime(when: datetime, settings: Settings | None = None) -> Iterator[Runtime]:
     """An open runtime whose clock stands still at ``when``; closed afterwards."""
-    from newswatch.runtime import open_runtime
+    from newswatch.resources import open_runtime
 
     rt = open_runtime(settings or connection_settings())
     rt.clock = lambda: when
@@ -108,7 +108,7 @@ def collect_feeds(feed_ids: list[int], when: datetime,
                   settings: Settings | None = None) -> dict[str, int]:
     """Poll these feeds and store their new and changed articles (recorded as a run);
     feeds removed or paused meanwhile are left alone. Returns the counts."""
-    from newswatch.models import RunReport
+    from core.models import RunReport
     from newswatch.pipeline import collect
 
     with runtime(when, settings) as rt:
@@ -127,8 +127,8 @@ def collect_feeds(feed_ids: list[int], when: datetime,
 
 def enrich(when: datetime, settings: Settings | None = None) -> int:
     """Enrich every article revision not enriched yet; returns how many."""
-    from newswatch.enriching import enrich_pending
-    from newswatch.models import RunReport
+    from core.models import RunReport
+    from enrich.stage import enrich_pending
 
     with runtime(when, settings) as rt:
         report = RunReport()
@@ -140,7 +140,7 @@ def enrich(when: datetime, settings: Settings | None = None) -> int:
 
 def cluster(when: datetime, settings: Settings | None = None) -> int:
     """Put every enriched article that has no story yet into one; returns how many."""
-    from newswatch.storying import cluster_pending
+    from stories.stage import cluster_pending
 
     with runtime(when, settings) as rt:
         return cluster_pending(rt)[0]
@@ -149,7 +149,7 @@ def cluster(when: datetime, settings: Settings | None = None) -> int:
 def index(when: datetime, settings: Settings | None = None) -> dict[str, int]:
     """Index the articles (and their stories) waiting for the index; returns how many, and
     the newest ingest sequence number (what watches are evaluated up to)."""
-    from newswatch.pipeline import index_pending
+    from search.stage import index_pending
 
     with runtime(when, settings) as rt:
         indexed = index_pending(rt, with_stories=True)
@@ -159,7 +159,7 @@ def index(when: datetime, settings: Settings | None = None) -> dict[str, int]:
 def evaluate_watches(when: datetime, settings: Settings | None = None) -> int:
     """Evaluate every watch on what entered the index since its watermark; returns the
     alerts created (their emails wait in the outbox)."""
-    from newswatch import alerting
+    from alerts import stage as alerting
 
     with runtime(when, settings) as rt:
         return alerting.evaluate_watches(rt)
@@ -167,7 +167,7 @@ def evaluate_watches(when: datetime, settings: Settings | None = None) -> int:
 
 def make_digests(when: datetime, settings: Settings | None = None) -> int:
     """Queue the digests of hourly and daily watches whose period ended by ``when``."""
-    from newswatch import alerting
+    from alerts import stage as alerting
 
     with runtime(when, settings) as rt:
         return alerting.make_digests(rt)
@@ -176,7 +176,7 @@ def make_digests(when: datetime, settings: Settings | None = None) -> int:
 def send_outbox(when: datetime, settings: Settings | None = None) -> dict[str, int]:
     """Send the emails that are due; a mail server that is down defers them (they stay in
     the outbox for the next run). Returns sent, deferred and failed."""
-    from newswatch import alerting
+    from alerts import stage as alerting
 
     with runtime(when, settings) as rt:
         report = alerting.send_outbox(rt)

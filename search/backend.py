@@ -1,4 +1,4 @@
-"""The contract every search index implements, and the factory that picks one from settings."""
+"""The contract every search index implements, and the helpers both backends share."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from newswatch.errors import ConfigError
-from newswatch.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
-from newswatch.settings import Settings
+from core.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
 
 # Snippets mark matched words the same way on every backend: plain text, markdown-style bold.
 SNIPPET_START = "**"
@@ -111,28 +109,6 @@ class IndexBackend(Protocol):
         """Release connections; further calls are an error."""
         ...
 
-
-def open_index(settings: Settings) -> IndexBackend:
-    """The backend ``settings.index`` names, with its schema ensured."""
-    if settings.index == "embedded":
-        from search.embedded import EmbeddedIndex
-
-        return EmbeddedIndex(settings.resolved_index_path)
-    if settings.index == "elasticsearch":
-        if not settings.es_url.strip():
-            raise ConfigError(
-                "the elasticsearch backend is not available yet: NEWSWATCH_ES_URL is empty "
-                "(set it, e.g. to http://localhost:9200, or use NEWSWATCH_INDEX=embedded)"
-            )
-        try:
-            from search.elastic import ElasticIndex
-        except ImportError as exc:
-            raise ConfigError(
-                f"NEWSWATCH_INDEX=elasticsearch needs the Elasticsearch client ({exc}); "
-                "install it with: pip install 'newswatch[es]'"
-            ) from None
-        return ElasticIndex(settings)
-    raise ConfigError(f"NEWSWATCH_INDEX={settings.index!r} is not a known index backend")
 
 
 def iso_utc(value: datetime | None) -> str | None:

@@ -48,9 +48,9 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import scan, streaming_bulk
 
-from newswatch.errors import ConfigError, NewswatchError, QuerySyntaxError
-from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
-from newswatch.settings import Settings
+from core.errors import ConfigError, NewswatchError, QuerySyntaxError
+from core.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
+from core.settings import Settings
 from search.backend import (
     DEFAULT_FACETS,
     FACET_FIELDS,

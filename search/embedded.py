@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newswatch.errors import NewswatchError, QuerySyntaxError
-from newswatch.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
+from core.errors import NewswatchError, QuerySyntaxError
+from core.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
 from search.backend import (
     DEFAULT_FACETS,
     FACET_FIELDS,

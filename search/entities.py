@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
 
-from enrich.gazetteer import GazEntry, Gazetteer, normalise
-from newswatch import schema as t
+from core import schema as t
+from enrich.entities import clean_surface
+from enrich.gazetteer import GazEntry, Gazetteer, normalise, slug
 
 MAX_RESULTS = 20
 
@@ -195,3 +196,20 @@ def lookup(engine: Engine, text: str, limit: int = MAX_RESULTS) -> list[EntitySu
         merged.values(), key=lambda s: (s.word_start, -s.articles, len(s.name), s.name, s.id)
     )
     return ranked[:limit]
+
+
+def resolve_entity(name: str) -> tuple[str, ...]:
+    """Entity ids a user's ``--entity`` value may mean: the gazetteer's canonical id (a
+    demonym or capital standing for its country), else the normalised key of any type."""
+    gazetteer = Gazetteer.load()
+    name = clean_surface(name) or name.strip()
+    if name.startswith(("Q", "key:")) and " " not in name and (name[1:].isdigit() or ":" in name):
+        return (name,)
+    entry = gazetteer.lookup(name)
+    if entry is not None:
+        if entry.kind in ("demonym", "capital") and entry.country_id:
+            return (entry.country_id,)
+        return (entry.id,)
+    key = slug(normalise(name))
+    kinds = ("person", "organisation", "place", "group", "event", "law", "product")
+    return tuple(f"key:{kind}:{key}" for kind in kinds)

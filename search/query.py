@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from luqum import tree as lq
 from luqum.thread import parse as _luqum_parse
 
-from newswatch.errors import QuerySyntaxError
+from core.errors import QuerySyntaxError
 
 KNOWN_FIELDS: frozenset[str] = frozenset({"title", "body"})
 MAX_QUERY_CHARS = 2000

@@ -14,10 +14,10 @@ import esserver
 import pgserver
 import pytest
 
+from core.runtime import Runtime
+from core.settings import LOOPBACK_NETWORKS, Settings, load_settings
 from newswatch.demo.site import DemoSite
-from newswatch.pipeline import open_runtime
-from newswatch.runtime import Runtime
-from newswatch.settings import LOOPBACK_NETWORKS, Settings, load_settings
+from newswatch.resources import open_runtime
 
 
 @pytest.fixture(scope="session")

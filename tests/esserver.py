@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from newswatch.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 ES_VERSION = "8.19.7"
 ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"

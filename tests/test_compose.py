@@ -2,7 +2,7 @@
 and the settings each service gets, checked against what newswatch really reads.
 
 No container runs here: the file is parsed with PyYAML and every value is checked against
-the code (newswatch.settings, newswatch.cli), the Dockerfiles, deploy/postgres-init.sql and
+the code (core.settings, newswatch.cli), the Dockerfiles, deploy/postgres-init.sql and
 docs/operations.md. `docker compose config -q` runs too when a Compose v2 CLI is installed.
 """
 
@@ -24,8 +24,8 @@ import click
 import pytest
 import yaml
 
+from core.settings import Settings, load_settings
 from newswatch.cli import cli
-from newswatch.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+from core.settings import Settings
 from newswatch.cli import cli
-from newswatch.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

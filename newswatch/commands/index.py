@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from newswatch.errors import NewswatchError
-from newswatch.settings import load_settings
+from core.errors import NewswatchError
+from core.settings import load_settings
 
 
 @click.group("index")

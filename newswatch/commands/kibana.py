@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 
 import search
-from newswatch import __version__
-from newswatch.errors import NewswatchError
+from core import __version__
+from core.errors import NewswatchError
 
 BUNDLED_NDJSON = Path(search.__file__).resolve().parent / "kibana" / "newswatch.ndjson"
 BUNDLED_PREFIX = "newswatch"  # the data views in the bundled file point at newswatch-*
@@ -261,7 +261,7 @@ def setup(
     space: str, prefix: str | None, ndjson_path: Path | None, no_verify_certs: bool,
 ) -> None:
     """Import the newswatch data views and dashboard into Kibana (again: updates them)."""
-    from newswatch.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings()
     url = url or settings.kibana_url

@@ -6,10 +6,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from core.settings import load_settings
 from newswatch import console as out
-from newswatch.pipeline import open_runtime
-from newswatch.reindexing import reindex
-from newswatch.settings import load_settings
+from newswatch.resources import open_runtime
+from search.reindex import reindex
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)

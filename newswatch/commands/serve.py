@@ -1,4 +1,4 @@
-"""``newswatch serve``: the HTTP search API (search/api.py) with uvicorn."""
+"""``newswatch serve``: the HTTP search API (api/) with uvicorn."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from newswatch.errors import NewswatchError
-from newswatch.settings import load_settings
+from core.errors import NewswatchError
+from core.settings import load_settings
 
 
 @click.command("serve")
@@ -23,7 +23,7 @@ def serve(host: str | None, port: int | None) -> None:
         overrides["api_port"] = port
     settings = load_settings(overrides=overrides)
     try:
-        from search.api import serve as run_api
+        from api.app import serve as run_api
     except ImportError as exc:
         raise NewswatchError(
             f"the API needs the api extra ({exc.name} is missing): pip install 'newswatch[api]'"

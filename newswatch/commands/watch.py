@@ -12,8 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from newswatch import console as out
-from newswatch.alerting import (
+from alerts.stage import (
     DEFAULT_MIN_NOVELTY,
     add_watch,
     feed_url,
@@ -23,10 +22,12 @@ from newswatch.alerting import (
     remove_watch,
     send_outbox,
 )
-from newswatch.models import WATCH_MODES, Watch
-from newswatch.runtime import Runtime, open_runtime
-from newswatch.settings import load_settings
-from newswatch.watch_store import WatchStore
+from alerts.store import WatchStore
+from core.models import WATCH_MODES, Watch
+from core.runtime import Runtime
+from core.settings import load_settings
+from newswatch import console as out
+from newswatch.resources import open_runtime
 
 stdout = Console(soft_wrap=True)
 

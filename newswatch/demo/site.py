@@ -16,13 +16,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from core.errors import NewswatchError
 from newswatch.demo.feeds import FEED_CONTENT_TYPES, render_feed
 from newswatch.demo.pages import AD_TEXT as AD_TEXT
 from newswatch.demo.pages import COMMENT_MARKER as COMMENT_MARKER
 from newswatch.demo.pages import COOKIE_TEXT as COOKIE_TEXT
 from newswatch.demo.pages import render_article, render_home
 from newswatch.demo.server import Route, SiteServer
-from newswatch.errors import NewswatchError
 
 CONTENT_DIR = Path(__file__).parent / "content"
 

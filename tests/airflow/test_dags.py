@@ -10,7 +10,7 @@ from pathlib import Path
 
 from airflowcli import DAGS, airflow_env
 
-HEAVY = ("newswatch.pipeline", "newswatch.runtime", "newswatch.db", "newswatch.tasks",
+HEAVY = ("newswatch.pipeline", "newswatch.resources", "core.db", "newswatch.tasks",
          "spacy", "trafilatura", "elasticsearch", "enrich.nlp", "search.embedded")
 
 # Runs in a fresh interpreter: Airflow's own imports first, then an audit hook that records
@@ -67,7 +67,7 @@ def test_dag_files_do_no_io_and_import_nothing_heavy(tmp_path: Path) -> None:
     assert found["events"] == []
     assert found["heavy"] == []
     assert not home.exists()  # nothing opened or created in the data directory
-    assert "newswatch.settings" in found["new_modules"]  # the files really were executed
+    assert "core.settings" in found["new_modules"]  # the files really were executed
 
 
 def test_dagbag_has_three_dags_wired_together(tmp_path: Path) -> None:

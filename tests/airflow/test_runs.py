@@ -19,11 +19,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from airflowcli import airflow_env, run_airflow
 
-from newswatch.alerting import add_watch
+from alerts.stage import add_watch
+from core.models import SearchRequest
+from core.settings import Settings, load_settings
 from newswatch.demo.site import DemoSite, load_articles
-from newswatch.models import SearchRequest
-from newswatch.pipeline import add_feed, open_runtime
-from newswatch.settings import Settings, load_settings
+from newswatch.pipeline import add_feed
+from newswatch.resources import open_runtime
 
 ANALYST = "analyst@example.org"
 WATCH_QUERY = "sanctions"

@@ -19,15 +19,16 @@ import pytest
 from fixtures.pages import article_page, rss
 from fixtures.smtp import SmtpServer
 
+from alerts.stage import add_watch, follow_story, make_digests, send_outbox
+from alerts.store import WatchStore
+from core.runtime import Runtime
+from core.settings import Settings
 from ingest.urls import canonicalize
-from newswatch.alerting import add_watch, follow_story, make_digests, send_outbox
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import OUTLETS, DemoArticle, DemoSite, load_articles
-from newswatch.pipeline import add_feed, open_runtime, run_once
-from newswatch.runtime import Runtime
-from newswatch.settings import Settings
-from newswatch.story_store import StoryStore
-from newswatch.watch_store import WatchStore
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import open_runtime
+from stories.store import StoryStore
 
 pytest.importorskip("spacy", reason="alert tests need the nlp extra (spaCy)")
 
@@ -185,9 +186,9 @@ def test_smtp_down_for_an_hour_then_everything_arrives_once(
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     sys.path[:0] = [{root!r}]
-    import newswatch.alerting as alerting
+    import alerts.stage as alerting
     from newswatch.pipeline import open_runtime, run_once
-    from newswatch.settings import load_settings
+    from core.settings import load_settings
 
     def die(rt):  # the outbox rows and watermarks are committed; nothing is sent yet
         os.kill(os.getpid(), signal.SIGKILL)
@@ -329,7 +330,7 @@ def test_overlapping_senders_send_each_email_once(
 def test_evaluation_in_small_rounds_decides_the_same(
     sqlite_settings: Settings, demo: DemoSite, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import newswatch.alerting as alerting
+    import alerts.stage as alerting
 
     monkeypatch.setattr(alerting, "EVAL_CHUNK", 4)  # 25 articles: seven rounds, seven commits
     rt = open_runtime(mail_settings(sqlite_settings, smtp))

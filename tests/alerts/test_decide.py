@@ -12,9 +12,9 @@ import pytest
 from alerts.atom import FeedAlert, render_atom
 from alerts.content import AlertContent, AlertItem, DigestStory, content_from_json, content_to_json
 from alerts.decide import Matched, decide
+from alerts.stage import backoff, check_email, period_end
 from alerts.tokens import sign_feed, verify_feed
-from newswatch.alerting import backoff, check_email, period_end
-from newswatch.errors import InvalidRequestError
+from core.errors import InvalidRequestError
 
 EVIL = '<script>alert("x")</script> Shells & <b>co</b>\x00\x1b'
 

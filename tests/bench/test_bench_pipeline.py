@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from script_loader import load_script
 
-from enrich import dedup
 from ingest.extract import extract_article
 from ingest.feeds import parse_feed
+from stories import duplicates as dedup
 
 pytest.importorskip("spacy", reason="the pipeline benchmark needs the nlp extra (spaCy)")
 pytest.importorskip("aiosmtpd", reason="the pipeline benchmark needs aiosmtpd (dev extra)")

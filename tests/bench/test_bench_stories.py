@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from script_loader import load_script
 
-from enrich.stories import STOPWORDS, term_counts
+from stories.similarity import STOPWORDS, term_counts
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import trafilatura
 
+from core.errors import NewswatchError
 from newswatch.demo.site import (
     AD_TEXT,
     COMMENT_MARKER,
@@ -27,7 +28,6 @@ from newswatch.demo.site import (
     build_routes,
     load_articles,
 )
-from newswatch.errors import NewswatchError
 
 ARTICLES = load_articles()
 FEED_VERSIONS = {"rss20": "rss20", "atom10": "atom10", "rss10": "rss10"}

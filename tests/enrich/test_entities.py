@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from core.models import Entity
 from enrich.entities import clean_surface, link_mentions
 from enrich.gazetteer import Gazetteer
-from newswatch.models import Entity
 
 spacy = pytest.importorskip("spacy", reason="entity tests need the nlp extra (spaCy)")
 

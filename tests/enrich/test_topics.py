@@ -9,9 +9,9 @@ from types import ModuleType
 import pytest
 from script_loader import load_script
 
+from core.errors import ConfigError
+from core.models import Entity
 from enrich.topics import DEFAULT_PATH, compile_text, load_taxonomy, tag_topics
-from newswatch.errors import ConfigError
-from newswatch.models import Entity
 
 EVAL_SCRIPT = Path(__file__).resolve().parents[2] / "eval" / "topics.py"
 TAXONOMY = load_taxonomy()

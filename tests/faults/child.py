@@ -34,8 +34,8 @@ MARKED = {  # module, function → the stage it begins
     ("newswatch.pipeline", "enrich_pending"): "enrich",
     ("newswatch.pipeline", "cluster_pending"): "stories",
     ("newswatch.pipeline", "index_pending"): "index",
-    ("newswatch.alerting", "evaluate_watches"): "evaluate",
-    ("newswatch.alerting", "send_outbox"): "send",
+    ("alerts.stage", "evaluate_watches"): "evaluate",
+    ("alerts.stage", "send_outbox"): "send",
 }
 
 

@@ -15,10 +15,10 @@ from faults.publishing import REVISION_NOTE
 from sqlalchemy import select
 
 from alerts.render import message_id_for
-from newswatch import schema as t
-from newswatch.db import Store
+from core import schema as t
+from core.db import Store
+from core.settings import Settings
 from newswatch.demo.site import DemoArticle
-from newswatch.settings import Settings
 
 
 @dataclass

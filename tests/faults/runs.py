@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswatch.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 CHILD = Path(__file__).with_name("child.py")
 STAGES = ("start", "open", "poll", "fetch", "enrich", "stories", "index", "evaluate", "send",

@@ -19,11 +19,12 @@ from faults.runs import Run, fault_env, run_cli, settings_of
 from fixtures.smtp import SmtpServer
 from sqlalchemy import select
 
-from newswatch import schema as t
-from newswatch.alerting import add_watch
-from newswatch.db import Store
+from alerts.stage import add_watch
+from core import schema as t
+from core.db import Store
 from newswatch.demo.site import DemoSite
-from newswatch.pipeline import add_feed, open_runtime
+from newswatch.pipeline import add_feed
+from newswatch.resources import open_runtime
 
 pytest.importorskip("spacy", reason="the fault tests run the whole pipeline (nlp extra)")
 

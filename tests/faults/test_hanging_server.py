@@ -19,10 +19,11 @@ from faults.publishing import served_urls
 from faults.runs import fault_env, settings_of
 from fixtures.smtp import SmtpServer
 
+from alerts.stage import add_watch
 from ingest.urls import canonicalize
-from newswatch.alerting import add_watch
 from newswatch.demo.site import OUTLETS, DemoSite
-from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import open_runtime
 
 pytest.importorskip("spacy", reason="the fault tests run the whole pipeline (nlp extra)")
 

@@ -35,11 +35,12 @@ from faults.publishing import next_edition, publish, served_urls
 from faults.runs import STAGES, Outcome, Run, fault_env, run_cli, settings_of
 from fixtures.smtp import Collector, SmtpServer
 
-from newswatch.alerting import CLAIM_FOR, add_watch, send_outbox
-from newswatch.db import Store
+from alerts.stage import CLAIM_FOR, add_watch, send_outbox
+from alerts.store import WatchStore
+from core.db import Store
 from newswatch.demo.site import OUTLETS, DemoSite
-from newswatch.pipeline import add_feed, open_runtime
-from newswatch.watch_store import WatchStore
+from newswatch.pipeline import add_feed
+from newswatch.resources import open_runtime
 
 pytest.importorskip("spacy", reason="the fault tests run the whole pipeline (nlp extra)")
 

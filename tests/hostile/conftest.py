@@ -12,10 +12,11 @@ import httpx
 import pytest
 from hostile.plan import HostileRun, hostile_run
 
-from newswatch.pipeline import open_runtime
-from newswatch.reindexing import reindex
-from newswatch.settings import Settings
-from search.backend import IndexBackend, open_index
+from core.settings import Settings
+from newswatch.resources import open_runtime
+from search.backend import IndexBackend
+from search.factory import open_index
+from search.reindex import reindex
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +59,7 @@ def client(backend: Settings) -> Iterator[httpx.Client]:
     pytest.importorskip("fastapi", reason="the API needs the api extra (fastapi, uvicorn)")
     from fixtures.apiserver import serving
 
-    from search import api
+    from api import app as api
 
     with serving(api.create_app(backend)) as base, httpx.Client(base_url=base, timeout=60) as c:
         yield c

@@ -24,12 +24,13 @@ from fixtures.pages import BRIDGE, FERRY, article_page, rss
 from hostile import streams
 from hostile.streams import MiB, StreamServer
 
-from newswatch.db import EntryState
+from core.db import EntryState
+from core.models import Article, RunReport
+from core.runtime import Runtime
+from core.settings import Settings, load_settings
 from newswatch.demo.server import Route, SiteServer
-from newswatch.models import Article, RunReport
-from newswatch.pipeline import add_feed, open_runtime, run_once
-from newswatch.runtime import Runtime
-from newswatch.settings import Settings, load_settings
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import open_runtime
 
 LONG = os.environ.get("NEWSWATCH_LONG_TESTS") == "1"
 LONG_SKIP = pytest.mark.skipif(not LONG, reason="long variant: set NEWSWATCH_LONG_TESTS=1")

@@ -18,7 +18,8 @@ from hostile.plan import HOST, LONG_SKIP, article_at, at, hostile_settings
 from script_loader import load_script
 
 from newswatch.demo.server import Route, SiteServer
-from newswatch.pipeline import add_feed, open_runtime, run_once
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import open_runtime
 
 feed_corpus = load_script("eval/feed_corpus.py")
 CORPUS = feed_corpus.data_dir()

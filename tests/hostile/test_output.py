@@ -21,9 +21,9 @@ import pytest
 from hostile.plan import MARKUP_TITLE, SCRIPT_MARK, XSS_TITLE, HostileRun, article_at
 from rich.console import Console
 
+from core.models import Article
+from core.runtime import Runtime
 from newswatch import console as out
-from newswatch.models import Article
-from newswatch.runtime import Runtime
 
 EXE = str(Path(sys.executable).parent / "newswatch")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -15,9 +15,9 @@ pytest.importorskip("fastapi", reason="the API needs the api extra (fastapi, uvi
 
 import httpx
 
-from newswatch.errors import QuerySyntaxError
-from newswatch.models import SearchRequest
-from search import api
+from api import app as api
+from core.errors import QuerySyntaxError
+from core.models import SearchRequest
 from search.backend import IndexBackend
 
 PROBLEM = "application/problem+json"

@@ -28,10 +28,11 @@ from hostile.plan import (
 )
 from sqlalchemy import select
 
-from newswatch import schema as t
-from newswatch.models import SearchRequest
-from newswatch.pipeline import open_runtime, run_once
-from newswatch.runtime import Runtime
+from core import schema as t
+from core.models import SearchRequest
+from core.runtime import Runtime
+from newswatch.pipeline import run_once
+from newswatch.resources import open_runtime
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what must never be stored or shown
 

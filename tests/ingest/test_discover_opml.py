@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import FeedParseError
 from ingest.discover import discover_feeds
 from ingest.opml import parse_opml, render_opml
-from newswatch.errors import FeedParseError
 
 HOME = b"""<!DOCTYPE html><html><head><title>Harbour Gazette</title>
 <link rel="stylesheet" href="/s.css">

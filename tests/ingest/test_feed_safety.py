@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import FeedParseError
 from ingest.feeds import _repaired, entry_hash, parse_feed
-from newswatch.errors import FeedParseError
 
 URL = "https://news.example/feed.xml"
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.errors import FeedParseError
 from ingest.feeds import entry_hash, html_to_text, parse_feed
-from newswatch.errors import FeedParseError
 
 RSS20 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel>

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
+from core.errors import BlockedAddressError, FetchError
+from core.settings import Settings, load_settings
 from ingest.fetch import Fetcher, address_allowed
 from newswatch.demo.server import Route, SiteServer
-from newswatch.errors import BlockedAddressError, FetchError
-from newswatch.settings import Settings, load_settings
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.models import Feed
 from ingest.dates import choose_published, plausible
 from ingest.health import assess
 from ingest.schedule import backoff_delay, jitter, next_interval
-from newswatch.models import Feed
 
 LO, HI = 300, 86400
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

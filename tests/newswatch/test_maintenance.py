@@ -10,10 +10,11 @@ from types import SimpleNamespace
 
 from sqlalchemy import insert
 
-from newswatch import maintenance, schema, tasks
-from newswatch.models import Article
-from newswatch.runtime import Runtime
-from newswatch.settings import Settings
+from core import schema
+from core.models import Article
+from core.runtime import Runtime
+from core.settings import Settings
+from newswatch import maintenance, tasks
 
 NOW = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
 

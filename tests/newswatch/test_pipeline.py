@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fixtures.pages import BRIDGE, COMMENT, COOKIE, FERRY, article_page, rss
 
+from core.models import SearchRequest
+from core.runtime import Runtime
 from newswatch.demo.server import Route, SiteServer
 from newswatch.demo.site import COMMENT_MARKER, COOKIE_TEXT, DemoSite, load_articles
-from newswatch.models import SearchRequest
 from newswatch.pipeline import add_feed, run_once
-from newswatch.runtime import Runtime
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from fixtures.pages import BRIDGE, FERRY, article_page, rss
 
+from core.runtime import Runtime
 from newswatch.demo.server import RequestRecord, Route, SiteServer
 from newswatch.pipeline import add_feed, run_once
-from newswatch.runtime import Runtime
 
 HOSTS = 20
 FEEDS_PER_HOST = 10

@@ -17,11 +17,12 @@ from typing import Any
 import esserver
 import pytest
 
+from core.errors import NewswatchError, QuerySyntaxError
+from core.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
+from core.settings import Settings
 from newswatch.demo.site import OUTLETS, load_articles
-from newswatch.errors import NewswatchError, QuerySyntaxError
-from newswatch.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
-from newswatch.settings import Settings
-from search.backend import SNIPPET_END, SNIPPET_START, IndexBackend, open_index
+from search.backend import SNIPPET_END, SNIPPET_START, IndexBackend
+from search.factory import open_index
 
 BACKENDS = ["embedded", "elasticsearch"]
 

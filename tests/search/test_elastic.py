@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newswatch.errors import ConfigError, NewswatchError, QuerySyntaxError
-from newswatch.models import IndexDoc, SearchRequest
-from newswatch.settings import Settings
-from search.backend import open_index
+from core.errors import ConfigError, NewswatchError, QuerySyntaxError
+from core.models import IndexDoc, SearchRequest
+from core.settings import Settings
+from search.factory import open_index
 
 try:
     from search.elastic import TEMPLATES_DIR, ElasticIndex, words

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.errors import NewswatchError, QuerySyntaxError
-from newswatch.models import IndexDoc, SearchRequest, SearchResult
-from newswatch.settings import Settings
-from search.backend import SNIPPET_END, SNIPPET_START, open_index
+from core.errors import NewswatchError, QuerySyntaxError
+from core.models import IndexDoc, SearchRequest, SearchResult
+from core.settings import Settings
+from search.backend import SNIPPET_END, SNIPPET_START
 from search.embedded import EmbeddedIndex
+from search.factory import open_index
 
 INGESTED = datetime(2024, 6, 2, 8, 0, tzinfo=UTC)
 

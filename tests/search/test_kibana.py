@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
+from core.errors import NewswatchError
 from newswatch.commands.kibana import (
     BUNDLED_NDJSON,
     ImportResult,
@@ -33,7 +34,6 @@ from newswatch.commands.kibana import (
     load_saved_objects,
     setup_kibana,
 )
-from newswatch.errors import NewswatchError
 
 ROOT = Path(__file__).resolve().parents[2]
 

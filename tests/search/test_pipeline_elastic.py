@@ -7,10 +7,12 @@ import dataclasses
 
 import pytest
 
+from core.models import SearchRequest
+from core.settings import LOOPBACK_NETWORKS, Settings
 from newswatch.demo.site import DemoSite, load_articles
-from newswatch.models import SearchRequest
-from newswatch.pipeline import add_feed, open_runtime, resolve_entity, run_once
-from newswatch.settings import LOOPBACK_NETWORKS, Settings
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import open_runtime
+from search.entities import resolve_entity
 
 pytest.importorskip("spacy", reason="needs the nlp extra")
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from newswatch.errors import QuerySyntaxError
+from core.errors import QuerySyntaxError
 from search.query import (
     KNOWN_FIELDS,
     MAX_DEPTH,

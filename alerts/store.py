@@ -1,0 +1,382 @@
+"""Watches, alerts and the outbox in the state store (same engine as :class:`Store`).
+
+Evaluating watches writes its alerts, the emails they cause and the moved watermarks in
+one transaction (:meth:`WatchStore.commit_evaluation`): either all of a batch's effects are
+stored or none, so a crash never loses an alert and a re-run never repeats one. Every
+insert is keyed by an idempotency key and ignores a row that is already there.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import schema as t
+from core.db import Store
+from core.errors import InvalidRequestError
+from core.models import Watch
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """What watch evaluation needs to know about an article that entered the index."""
+
+    id: str
+    seq: int
+    story_id: str
+    duplicate_of: str | None
+    novelty: float | None
+    additions: dict[str, Any]
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    text: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    watch_id: str
+    recipient: str
+    kind: str
+    content: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    key: str
+    watch_id: str
+    story_id: str
+    article_id: str
+    kind: str
+    created_at: datetime
+    content: str
+    digest_key: str | None
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows``, skipping any whose key is already stored; returns rows inserted."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = table.c.key  # alerts and outbox: the idempotency key
+    before = _present(conn, key, [r[key.name] for r in rows])
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+    return len({r[key.name] for r in rows} - before)
+
+
+def _present(conn: Connection, column: Any, values: list[Any]) -> set[Any]:
+    found: set[Any] = set()
+    for i in range(0, len(values), 500):
+        found |= set(conn.execute(select(column).where(column.in_(values[i : i + 500]))).scalars())
+    return found
+
+
+def _watch(row: Any) -> Watch:
+    return Watch(
+        id=row.id, name=row.name, recipients=tuple(json.loads(row.recipients)),
+        created_at=row.created_at, query=row.query, entities=tuple(json.loads(row.entities)),
+        entity_names=tuple(json.loads(row.entity_names)), topic=row.topic, source=row.source,
+        language=row.language, story_id=row.story_id, mode=row.mode,
+        min_novelty=float(row.min_novelty), watermark=int(row.watermark),
+        last_evaluated_at=row.last_evaluated_at, last_digest_at=row.last_digest_at,
+    )
+
+
+class WatchStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # watches ------------------------------------------------------------------------------
+    def add(self, watch: Watch) -> Watch:
+        w = t.watches
+        with self.store.tx() as conn:
+            taken = conn.execute(select(w.c.id).where(w.c.name == watch.name)).first()
+            if taken is not None:
+                raise InvalidRequestError(f"a watch named {watch.name!r} exists already")
+            conn.execute(w.insert().values(
+                id=watch.id, name=watch.name, query=watch.query,
+                entities=json.dumps(list(watch.entities)),
+                entity_names=json.dumps(list(watch.entity_names)), topic=watch.topic,
+                source=watch.source, language=watch.language, story_id=watch.story_id,
+                recipients=json.dumps(list(watch.recipients)), mode=watch.mode,
+                min_novelty=watch.min_novelty, created_at=watch.created_at,
+                watermark=watch.watermark,
+            ))
+        return watch
+
+    def get(self, ref: str) -> Watch | None:
+        """A watch by id or by name."""
+        w = t.watches
+        with self.engine.connect() as conn:
+            row = conn.execute(select(w).where((w.c.id == ref) | (w.c.name == ref))).first()
+        return _watch(row) if row is not None else None
+
+    def all(self) -> list[Watch]:
+        with self.engine.connect() as conn:
+            return [_watch(r) for r in conn.execute(select(t.watches).order_by(t.watches.c.name))]
+
+    def remove(self, watch_id: str) -> None:
+        with self.store.tx() as conn:
+            conn.execute(delete(t.alerts).where(t.alerts.c.watch_id == watch_id))
+            conn.execute(delete(t.watch_stories).where(t.watch_stories.c.watch_id == watch_id))
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.watch_id == watch_id, t.outbox.c.status == "pending")
+                .values(status="cancelled", last_error="the watch was removed")
+            )
+            conn.execute(delete(t.watches).where(t.watches.c.id == watch_id))
+
+    def remove_recipient(self, watch_id: str, email: str) -> bool:
+        """Take ``email`` off the watch (and cancel its pending mail); False if not on it."""
+        w = t.watches
+        with self.store.tx() as conn:
+            row = conn.execute(select(w.c.recipients).where(w.c.id == watch_id)).first()
+            if row is None:
+                return False
+            recipients = json.loads(row.recipients)
+            kept = [r for r in recipients if r.casefold() != email.casefold()]
+            if len(kept) == len(recipients):
+                return False
+            conn.execute(update(w).where(w.c.id == watch_id).values(recipients=json.dumps(kept)))
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.watch_id == watch_id, t.outbox.c.status == "pending",
+                       func.lower(t.outbox.c.recipient) == email.casefold())
+                .values(status="cancelled", last_error="the recipient unsubscribed")
+            )
+            return True
+
+    # evaluation ---------------------------------------------------------------------------
+    def articles_between(self, lower: int, upper: int, limit: int | None = None) -> list[ArticleRow]:
+        """Articles whose ingest sequence number lies in (lower, upper], in ingest order
+        (the first ``limit`` of them)."""
+        a = t.articles
+        query = (
+            select(a.c.id, a.c.ingest_seq, a.c.story_id, a.c.duplicate_of, a.c.novelty,
+                   a.c.novelty_detail, a.c.title, a.c.url, a.c.source, a.c.published_at, a.c.text)
+            .where(a.c.ingest_seq > lower, a.c.ingest_seq <= upper)
+            .order_by(a.c.ingest_seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ArticleRow(
+                id=r.id, seq=int(r.ingest_seq), story_id=r.story_id or "",
+                duplicate_of=r.duplicate_of, novelty=r.novelty,
+                additions=json.loads(r.novelty_detail or "{}").get("additions", {}),
+                title=r.title, url=r.url, source=r.source, published=r.published_at,
+                text=r.text[:2000],
+            )
+            for r in rows
+        ]
+
+    def merged_into(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """For each merged-away story among ``story_ids``, the story it was merged into."""
+        s = t.stories
+        wanted = list(set(story_ids))
+        out: dict[str, str] = {}
+        while wanted:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(s.c.id, s.c.merged_into).where(
+                    s.c.id.in_(wanted), s.c.merged_into.is_not(None))).all()
+            step = {r.id: r.merged_into for r in rows if r.id not in out}
+            out.update(step)
+            wanted = [v for v in step.values() if v not in out]
+        for start in list(out):  # follow chains to their end
+            seen, end = {start}, out[start]
+            while end in out and end not in seen:
+                seen.add(end)
+                end = out[end]
+            out[start] = end
+        return out
+
+    def known_stories(self, watch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """For each watch, the stories it has alerted about and the last alerted sequence."""
+        ws = t.watch_stories
+        out: dict[str, dict[str, int]] = {w: {} for w in watch_ids}
+        with self.engine.connect() as conn:
+            for i in range(0, len(watch_ids), 500):
+                chunk = list(watch_ids[i : i + 500])
+                for r in conn.execute(select(ws).where(ws.c.watch_id.in_(chunk))):
+                    out[r.watch_id][r.story_id] = int(r.last_seq)
+        return out
+
+    def story_facts(self, story_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """(title, outlets so far) of each story."""
+        ids = list(set(story_ids))
+        if not ids:
+            return {}
+        a, s = t.articles, t.stories
+        with self.engine.connect() as conn:
+            titles = dict(conn.execute(select(s.c.id, s.c.title).where(s.c.id.in_(ids))).all())
+            outlets: dict[str, int] = dict(conn.execute(
+                select(a.c.story_id, func.count(func.distinct(a.c.source)))
+                .where(a.c.story_id.in_(ids)).group_by(a.c.story_id)
+            ).all())
+        return {i: (titles.get(i, ""), int(outlets.get(i, 0))) for i in ids}
+
+    def story_seqs(self, story_ids: Iterable[str], after: int) -> dict[str, list[int]]:
+        """The ingest sequence numbers above ``after`` of each story's articles, ascending."""
+        a = t.articles
+        ids = sorted(set(story_ids))
+        out: dict[str, list[int]] = {i: [] for i in ids}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(a.c.story_id, a.c.ingest_seq)
+                    .where(a.c.story_id.in_(ids[i : i + 500]), a.c.ingest_seq > after)
+                    .order_by(a.c.ingest_seq)
+                )
+                for story_id, seq in rows:
+                    out[story_id].append(int(seq))
+        return out
+
+    def commit_evaluation(
+        self,
+        now: datetime,
+        upper: int,
+        watch_ids: Sequence[str],
+        alerts: Sequence[dict[str, Any]],
+        outbox: Sequence[dict[str, Any]],
+        stories: Sequence[dict[str, Any]],
+    ) -> int:
+        """Store a batch's alerts, their emails and the stories' alert state, and move the
+        watches' watermarks to ``upper`` — all in one transaction. Returns new alerts."""
+        w, ws = t.watches, t.watch_stories
+        with self.store.tx() as conn:
+            created = insert_ignore(conn, t.alerts, alerts)
+            insert_ignore(conn, t.outbox, outbox)
+            fresh = [{k: v for k, v in r.items() if k != "known"} for r in stories
+                     if not r["known"]]
+            if fresh:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                conn.execute(dialect.insert(ws).on_conflict_do_nothing(), fresh)
+            moved = [{"w": r["watch_id"], "s": r["story_id"], "seq": r["last_seq"],
+                      "at": r["last_alert_at"]} for r in stories if r["known"]]
+            if moved:
+                conn.execute(
+                    update(ws)
+                    .where(ws.c.watch_id == bindparam("w"), ws.c.story_id == bindparam("s"),
+                           ws.c.last_seq < bindparam("seq"))
+                    .values(last_alert_at=bindparam("at"), last_seq=bindparam("seq")),
+                    moved,
+                )
+            for i in range(0, len(watch_ids), 500):
+                conn.execute(
+                    update(w)
+                    .where(w.c.id.in_(list(watch_ids[i : i + 500])), w.c.watermark < upper)
+                    .values(watermark=upper, last_evaluated_at=now)
+                )
+        return created
+
+    # digests ------------------------------------------------------------------------------
+    def undigested(self, watch_id: str, before: datetime) -> list[AlertRow]:
+        al = t.alerts
+        query = (
+            select(al)
+            .where(al.c.watch_id == watch_id, al.c.digest_key.is_(None), al.c.created_at < before)
+            .order_by(al.c.created_at, al.c.key)
+        )
+        with self.engine.connect() as conn:
+            return [AlertRow(**r._mapping) for r in conn.execute(query)]
+
+    def commit_digest(
+        self, watch_id: str, period_end: datetime, digest_key: str, alert_keys: Sequence[str],
+        outbox: Sequence[dict[str, Any]],
+    ) -> None:
+        with self.store.tx() as conn:
+            insert_ignore(conn, t.outbox, outbox)
+            for i in range(0, len(alert_keys), 500):
+                conn.execute(update(t.alerts).where(t.alerts.c.key.in_(alert_keys[i : i + 500]))
+                             .values(digest_key=digest_key))
+            conn.execute(update(t.watches).where(t.watches.c.id == watch_id)
+                         .values(last_digest_at=period_end))
+
+    # the watch's own feed -----------------------------------------------------------------
+    def recent_alerts(self, watch_id: str, limit: int = 50) -> list[AlertRow]:
+        al = t.alerts
+        query = (select(al).where(al.c.watch_id == watch_id)
+                 .order_by(al.c.created_at.desc(), al.c.key.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [AlertRow(**r._mapping) for r in conn.execute(query)]
+
+    # outbox -------------------------------------------------------------------------------
+    def outbox_due(self, now: datetime, limit: int = 500) -> list[OutboxRow]:
+        o = t.outbox
+        query = (select(o).where(o.c.status == "pending", o.c.next_attempt_at <= now)
+                 .order_by(o.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def outbox(self, watch_id: str | None = None, limit: int = 50) -> list[OutboxRow]:
+        o = t.outbox
+        query = select(o).order_by(o.c.id.desc()).limit(limit)
+        if watch_id:
+            query = query.where(o.c.watch_id == watch_id)
+        with self.engine.connect() as conn:
+            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def outbox_counts(self) -> dict[str, int]:
+        o = t.outbox
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
+            return {status: int(n) for status, n in rows}
+
+    def claim_due(self, now: datetime, until: datetime, limit: int = 500) -> list[OutboxRow]:
+        """Take the due pending emails (oldest first, at most ``limit``) for sending until
+        ``until``, in one transaction; returns what this caller got. The update comes first,
+        so concurrent senders queue on the write lock, and its conditions are checked again
+        on each row, so a row another sender took is skipped. The lease time carries a
+        random microsecond offset that tells this caller's rows from any other's."""
+        o = t.outbox
+        lease = until + timedelta(microseconds=secrets.randbelow(1_000_000))
+        due = (select(o.c.id).where(o.c.status == "pending", o.c.next_attempt_at <= now)
+               .order_by(o.c.id).limit(limit).scalar_subquery())
+        with self.store.tx() as conn:
+            conn.execute(
+                update(o)
+                .where(o.c.id.in_(due), o.c.status == "pending", o.c.next_attempt_at <= now)
+                .values(next_attempt_at=lease)
+            )
+            rows = conn.execute(select(o).where(o.c.status == "pending",
+                                                o.c.next_attempt_at == lease).order_by(o.c.id))
+            return [OutboxRow(**r._mapping) for r in rows]
+
+    def release(self, ids: Sequence[int], when: datetime) -> None:
+        """Give claimed emails back, due again at ``when``."""
+        if ids:
+            with self.store.tx() as conn:
+                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)),
+                                                    t.outbox.c.status == "pending")
+                             .values(next_attempt_at=when))
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        self._set(outbox_id, status="sent", sent_at=now, last_error="")
+
+    def mark_retry(self, outbox_id: int, attempts: int, when: datetime, error: str) -> None:
+        self._set(outbox_id, attempts=attempts, next_attempt_at=when, last_error=error)
+
+    def mark_failed(self, outbox_id: int, attempts: int, error: str, status: str = "failed") -> None:
+        self._set(outbox_id, status=status, attempts=attempts, last_error=error)
+
+    def _set(self, outbox_id: int, **values: Any) -> None:
+        with self.store.tx() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(**values))

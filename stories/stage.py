@@ -1,0 +1,248 @@
+"""The story stage: near-duplicates, online story assignment and novelty, one article at a
+time in arrival order (so a story's first article is the one newswatch saw first)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from core import schema as t
+from core.errors import NewswatchError
+from core.models import Article, Enrichment, StoryDoc
+from core.runtime import Runtime
+from stories import duplicates as dedup
+from stories.novelty import assess, remember
+from stories.similarity import (
+    Params,
+    Profile,
+    absorb,
+    entity_weights,
+    keys_for,
+    similarity,
+    term_counts,
+    tfidf,
+)
+from stories.store import StoryRow, StoryStore
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    new_story: bool
+    duplicate_of: str | None
+    novelty: float
+
+
+def params_for(rt: Runtime) -> Params:
+    s = rt.settings
+    return Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)
+
+
+def cluster_pending(rt: Runtime) -> tuple[int, set[str]]:
+    """Assign every enriched article not yet in a story; returns how many, and the ids of
+    the stories that changed (to be indexed)."""
+    stories = StoryStore(rt.store)
+    params = params_for(rt)
+    done = 0
+    touched: set[str] = set()
+    while True:
+        batch = stories.articles_to_cluster(limit=BATCH)
+        if not batch:
+            return done, touched
+        for article in batch:
+            touched.add(assign(rt, stories, article, params).story_id)
+        done += len(batch)
+
+
+def story_doc(rt: Runtime, stories: StoryStore, story_id: str) -> StoryDoc | None:
+    """The index document of a story (None when it was merged away or is empty)."""
+    row = stories.get(story_id)
+    if row is None or row.merged_into or row.article_count == 0:
+        return None
+    articles = stories.articles_of(story_id)
+    profile = row.profile
+    weights, names = profile.get("entities", {}), profile.get("entity_names", {})
+    top = sorted(weights, key=lambda e: -weights[e])[:20]
+    enrichments = rt.store.enrichments([a.id for a in articles]).values()
+    topics = sorted({tag.tag for e in enrichments for tag in e.topics})
+    return StoryDoc(
+        id=row.id, title=row.title, first_seen=row.first_seen, last_updated=row.last_updated,
+        article_ids=tuple(a.id for a in articles),
+        outlets=tuple(dict.fromkeys(a.source for a in articles)),
+        entities=tuple((e, names.get(e, e)) for e in top), topics=tuple(topics),
+    )
+
+
+def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -> Assignment:
+    """Put ``article`` into a story (an existing one or a new one) and record why."""
+    enrichment = rt.store.enrichment(article.id)
+    fingerprint = dedup.fingerprint(article.text)
+    bands = dedup.band_keys(fingerprint.signature)
+    if article.clustered_revision > 0:  # a new revision: stays in its story
+        current = stories.story_fields(article.id)
+        with rt.store.tx() as conn:
+            stories.save_signature(conn, article.id, fingerprint.body_hash,
+                                   dedup.to_bytes(fingerprint.signature), bands)
+            conn.execute(t.articles.update().where(t.articles.c.id == article.id)
+                         .values(clustered_revision=article.revision))
+        return Assignment(current["story_id"] or "", False, current["duplicate_of"],
+                          current["novelty"] or 0.0)
+    earlier = [
+        (aid, dedup.Fingerprint(h, dedup.from_bytes(sig)))
+        for aid, h, sig in stories.duplicate_candidates(fingerprint.body_hash, bands, article.id)
+    ]
+    duplicate = dedup.best_duplicate(fingerprint, earlier)
+    counts = term_counts(article.title, article.text)
+    df, n_docs = stories.document_frequencies(counts)
+    vector = tfidf(counts, df, n_docs + 1)
+    weights = entity_weights(enrichment.entities)
+    when = article.published_at or article.first_seen_at
+    excluded = stories.splits_for(article.id)
+
+    chosen: StoryRow | None = None
+    why: dict[str, Any] = {}
+    if duplicate is not None:
+        original = stories.story_fields(duplicate.article_id)["story_id"]
+        if original and original not in excluded:
+            chosen = stories.get(stories.resolve(original))
+            why = {"duplicate_of": duplicate.article_id, "similarity": duplicate.similarity}
+    if chosen is None:
+        since = when - timedelta(days=params.dormant_days)
+        best: tuple[float, StoryRow, Any] | None = None
+        for story in stories.candidates(keys_for(vector, weights), since, excluded):
+            sim = similarity(vector, weights, when, Profile.from_json(story.profile),
+                             story.last_updated, params)
+            if sim.total >= params.threshold and (best is None or sim.total > best[0]):
+                best = (sim.total, story, sim)
+        if best is not None:  # candidates come without their memory: load it now
+            chosen, why = stories.get(best[1].id), best[2].as_dict()
+
+    profile = Profile.from_json(chosen.profile) if chosen else Profile()
+    if duplicate is not None and chosen is not None:
+        novelty_score, additions = 0.0, {"near_duplicate": True}
+    elif chosen is None:
+        novelty_score, additions = 1.0, {"new_story": True}
+    else:
+        novelty = assess(article.text, enrichment.entities, enrichment.quotes, article.source, profile)
+        novelty_score, additions = novelty.score, novelty.additions
+    story = _updated_story(chosen, article, enrichment, profile, vector, when)
+    detail = {"why": why, "additions": additions}
+    with rt.store.tx() as conn:
+        stories.count_terms(conn, counts)
+        stories.save_signature(conn, article.id, fingerprint.body_hash,
+                               dedup.to_bytes(fingerprint.signature), bands)
+        stories.save_story(conn, story, keys_for(
+            {k: v for k, v in story.profile["terms"].items()}, story.profile["entities"]))
+        conn.execute(
+            t.articles.update().where(t.articles.c.id == article.id).values(
+                story_id=story.id,
+                duplicate_of=duplicate.article_id if duplicate else None,
+                duplicate_similarity=round(duplicate.similarity, 3) if duplicate else None,
+                novelty=novelty_score,
+                novelty_detail=json.dumps(detail, sort_keys=True, default=str),
+                clustered_revision=article.revision,
+            )
+        )
+    return Assignment(story.id, chosen is None, duplicate.article_id if duplicate else None,
+                      novelty_score)
+
+
+def _updated_story(
+    chosen: StoryRow | None, article: Article, enrichment: Enrichment, profile: Profile,
+    vector: dict[str, float], when: Any,
+) -> StoryRow:
+    profile = absorb(profile, vector, enrichment.entities)
+    profile = remember(profile, article.text, enrichment.quotes, article.source)
+    data = profile.to_json()
+    # the story's title comes from its most central article: closest to the profile
+    centrality = sum(w * profile.terms.get(term, 0.0) for term, w in vector.items())
+    if chosen is None:
+        data["title_score"] = centrality
+        return StoryRow("s" + article.id[:19], article.title, article.id, when, when, 1, None, data)
+    best = float(chosen.profile.get("title_score", 0.0))
+    title, title_id = chosen.title, chosen.title_article_id
+    if centrality > best:
+        title, title_id, best = article.title, article.id, centrality
+    data["title_score"] = best
+    return replace(
+        chosen, title=title, title_article_id=title_id,
+        first_seen=min(chosen.first_seen, when), last_updated=max(chosen.last_updated, when),
+        article_count=chosen.article_count + 1, profile=data,
+    )
+
+
+def rebuild(rt: Runtime, stories: StoryStore, story_id: str) -> StoryRow | None:
+    """Recompute a story's profile, title, dates and keys from its current articles."""
+    articles = stories.articles_of(story_id)
+    current = stories.get(story_id)
+    if current is None:
+        return None
+    story: StoryRow | None = None
+    for article in articles:
+        enrichment = rt.store.enrichment(article.id)
+        counts = term_counts(article.title, article.text)
+        df, n_docs = stories.document_frequencies(counts)
+        vector = tfidf(counts, df, n_docs + 1)
+        when = article.published_at or article.first_seen_at
+        profile = Profile.from_json(story.profile) if story else Profile()
+        story = _updated_story(story, article, enrichment, profile, vector, when)
+    if story is None:  # no articles left: the story stays, empty, out of the index keys
+        story = replace(current, article_count=0, profile={}, merged_into=current.merged_into)
+    story = replace(story, id=story_id, merged_into=current.merged_into)
+    with rt.store.tx() as conn:
+        keys = keys_for(story.profile.get("terms", {}), story.profile.get("entities", {}))
+        stories.save_story(conn, story, keys)
+    return story
+
+
+def merge(rt: Runtime, target: str, other: str) -> StoryRow:
+    """Merge story ``other`` into ``target``: its articles move; later articles that would
+    have joined ``other`` now find ``target`` (``other`` leaves the inverted index)."""
+    stories = StoryStore(rt.store)
+    a, b = stories.get(target), stories.get(other)
+    if a is None or b is None or target == other:
+        raise NewswatchError(f"cannot merge {other!r} into {target!r}: give two different story ids")
+    with rt.store.tx() as conn:
+        conn.execute(t.articles.update().where(t.articles.c.story_id == other)
+                     .values(story_id=target))
+        conn.execute(t.stories.update().where(t.stories.c.id == other)
+                     .values(merged_into=target, article_count=0))
+        conn.execute(t.story_keys.delete().where(t.story_keys.c.story_id == other))
+    rebuilt = rebuild(rt, stories, target)
+    assert rebuilt is not None
+    return rebuilt
+
+
+def split(rt: Runtime, story_id: str, article_ids: list[str]) -> StoryRow:
+    """Move ``article_ids`` out of ``story_id`` into a new story of their own; they (and
+    articles like them) stay out of ``story_id`` from now on."""
+    stories = StoryStore(rt.store)
+    if stories.get(story_id) is None:
+        raise NewswatchError(f"no story {story_id!r}")
+    members = {a.id for a in stories.articles_of(story_id)}
+    missing = [a for a in article_ids if a not in members]
+    if missing or not article_ids:
+        raise NewswatchError(f"not articles of story {story_id}: {', '.join(missing) or '(none)'}")
+    if set(article_ids) == members:
+        raise NewswatchError("splitting every article out of a story changes nothing")
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join([story_id, *sorted(article_ids)]).encode()).hexdigest()
+    new_id = "s" + digest[:19]
+    first = min((a for a in stories.articles_of(story_id) if a.id in article_ids),
+                key=lambda a: a.published_at or a.first_seen_at)
+    when = first.published_at or first.first_seen_at
+    with rt.store.tx() as conn:
+        stories.save_story(conn, StoryRow(new_id, first.title, first.id, when, when, 0, None, {}), [])
+        conn.execute(t.articles.update().where(t.articles.c.id.in_(article_ids))
+                     .values(story_id=new_id))
+        for article_id in article_ids:
+            conn.execute(t.story_splits.insert().values(article_id=article_id, story_id=story_id))
+    rebuild(rt, stories, story_id)
+    rebuilt = rebuild(rt, stories, new_id)
+    assert rebuilt is not None
+    return rebuilt
