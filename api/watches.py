@@ -17,17 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts import stage as alerting
 from alerts.store import WatchStore
 from alerts.tokens import verify_feed
-from api.app import (
-    NewsJSONResponse,
-    ProblemError,
-    RuntimeDep,
-    _check_key,
-    _problems,
-    api_key_header,
-    get_settings,
-    require_key,
-    using,
-)
+from api.access import RuntimeDep, api_key_header, check_key, get_settings, require_key, using
+from api.problems import NewsJSONResponse, ProblemError
+from api.schemas import problems_for
 from core.models import WATCH_MODES, Watch
 from core.settings import Settings
 
@@ -82,7 +74,7 @@ def _out(settings: Settings, watch: Watch) -> dict[str, Any]:
 
 
 @watch_router.get("/watches", response_model=WatchList, summary="Watches",
-                  responses=_problems(*_WRITE_PROBLEMS))
+                  responses=problems_for(*_WRITE_PROBLEMS))
 def list_watches(rt: RuntimeDep) -> NewsJSONResponse:
     """Every watch, with its recipients and its Atom feed's URL."""
     with using("state store"):
@@ -91,7 +83,7 @@ def list_watches(rt: RuntimeDep) -> NewsJSONResponse:
 
 
 @watch_router.post("/watches", response_model=WatchOut, status_code=201, summary="Add a watch",
-                   responses=_problems(400, *_WRITE_PROBLEMS))
+                   responses=problems_for(400, *_WRITE_PROBLEMS))
 def create_watch(rt: RuntimeDep, body: WatchIn) -> NewsJSONResponse:
     """Save a search (or follow a story): a new story once, follow-ups when it develops."""
     with using("state store"):
@@ -109,7 +101,7 @@ def create_watch(rt: RuntimeDep, body: WatchIn) -> NewsJSONResponse:
 
 
 @watch_router.get("/watches/{watch_id}", response_model=WatchOut, summary="One watch",
-                  responses=_problems(404, *_WRITE_PROBLEMS))
+                  responses=problems_for(404, *_WRITE_PROBLEMS))
 def get_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) -> NewsJSONResponse:
     with using("state store"):
         watch = alerting.get_watch(rt, watch_id)
@@ -117,7 +109,7 @@ def get_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) ->
 
 
 @watch_router.delete("/watches/{watch_id}", status_code=204, summary="Remove a watch",
-                     responses=_problems(404, *_WRITE_PROBLEMS))
+                     responses=problems_for(404, *_WRITE_PROBLEMS))
 def delete_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) -> Response:
     """The watch, its alerts and its unsent email go."""
     with using("state store"):
@@ -128,7 +120,7 @@ def delete_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)])
 @public_router.get(
     "/watches/{watch_id}/feed", summary="A watch's alerts as an Atom feed",
     response_class=Response, responses={200: {"content": {"application/atom+xml": {}}},
-                                         **_problems(401, 403, 404, 503)},
+                                         **problems_for(401, 403, 404, 503)},
 )
 def watch_feed(
     rt: RuntimeDep,
@@ -146,7 +138,7 @@ def watch_feed(
                 raise ProblemError(403, "Forbidden", "the feed token is not valid",
                                    kind="forbidden")
         else:
-            _check_key(settings, key)
+            check_key(settings, key)
         if watch is None or watch.id != watch_id:
             raise ProblemError(404, "Not Found", f"no watch {watch_id!r}", kind="not-found")
         body = alerting.watch_feed(rt, watch)
@@ -154,7 +146,7 @@ def watch_feed(
 
 
 @public_router.get("/unsubscribe", response_class=HTMLResponse, summary="Unsubscribe page",
-                   responses=_problems(422, 503))
+                   responses=problems_for(422, 503))
 def unsubscribe_page(
     request: Request, token: Annotated[str, Query(max_length=4096)]
 ) -> HTMLResponse:
@@ -167,7 +159,7 @@ def unsubscribe_page(
 
 
 @public_router.post("/unsubscribe", response_class=HTMLResponse, summary="Unsubscribe",
-                    responses=_problems(400, 404, 422, 503))
+                    responses=problems_for(400, 404, 422, 503))
 def unsubscribe(rt: RuntimeDep, token: Annotated[str, Query(max_length=4096)]) -> HTMLResponse:
     """Takes the address in the signed token off its watch (one-click, RFC 8058)."""
     with using("state store"):

@@ -83,7 +83,7 @@ import sqlalchemy  # noqa: E402
 from sqlalchemy import Engine, event, insert  # noqa: E402
 
 from core import schema as t  # noqa: E402
-from core.db import make_engine, migrate  # noqa: E402
+from core.engine import make_engine, migrate  # noqa: E402
 from core.models import ENTITY_TYPES, Article, Enrichment, Entity  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from ingest.urls import article_id  # noqa: E402

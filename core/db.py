@@ -1,6 +1,7 @@
 """The state store: feeds, entries, articles with revisions, runs. SQLite or PostgreSQL.
 
-All SQL lives here. Writes are idempotent: feeds are keyed by URL, entries by (feed, guid),
+The queries every stage shares live here (the engine is in ``engine.py``); a stage's own
+tables are queried by its store (``stories/store.py``, ``alerts/store.py``). Writes are idempotent: feeds are keyed by URL, entries by (feed, guid),
 articles by the id derived from their canonical URL.
 """
 
@@ -12,70 +13,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError as _SQLAlchemyError
 
 from core import schema as t
-from core.errors import ConfigError, NewswatchError
+from core.engine import make_engine, migrate
+from core.errors import NewswatchError
 from core.models import Article, Enrichment, Entity, Feed, Quote, Revision, TopicTag
 
 SQLAlchemyError = _SQLAlchemyError
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if str(path) not in ("", ":memory:"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    try:
-        engine = create_engine(url, pool_pre_ping=True)
-    except Exception as exc:  # bad URL or missing driver
-        raise ConfigError(f"cannot use database URL {redact_url(url)}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-    return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creates it on a new database)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    except OperationalError as exc:
-        raise NewswatchError(
-            f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}"
-        ) from None
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any user and password replaced by ``***`` (for messages and logs)."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ class Pair:
 
 
 def load_bases() -> list[Base]:
-    from newswatch.demo.site import load_articles
+    from newswatch.demo.catalog import load_articles
 
     bases = [Base(f"demo/{a.outlet}--{a.slug}", a.story, a.role, frozenset(a.topics),
                   "\n\n".join(a.paragraphs)) for a in load_articles()]

@@ -88,7 +88,7 @@ def clustering_items(root: Path, limit: int | None) -> list[Item]:
 
 
 def demo_items() -> list[Item]:
-    from newswatch.demo.site import OUTLETS, load_articles
+    from newswatch.demo.catalog import OUTLETS, load_articles
 
     names = {o.slug: o.name for o in OUTLETS}
     return [Item(f"{a.outlet}/{a.slug}", a.title, "\n".join(a.paragraphs), names[a.outlet],

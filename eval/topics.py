@@ -94,7 +94,7 @@ def load_labelled(dirs: Iterable[Path] = (FIXTURES,), demo: bool = True) -> list
     """The demo articles (by reference) and every TOML article of ``dirs``."""
     out: list[Labelled] = []
     if demo:
-        from newswatch.demo.site import load_articles
+        from newswatch.demo.catalog import load_articles
 
         for a in load_articles():
             out.append(Labelled(f"demo/{a.outlet}--{a.slug}", a.title,

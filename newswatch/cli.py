@@ -58,7 +58,7 @@ def init() -> None:
     with runtime(settings):
         pass
     stdout.print(f"Initialised newswatch in {settings.home.resolve()}")
-    from core.db import redact_url
+    from core.engine import redact_url
 
     stdout.print(f"  state store:  {redact_url(settings.resolved_database_url)}")
     where = settings.resolved_index_path if settings.index == "embedded" else settings.es_url

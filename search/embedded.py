@@ -10,10 +10,8 @@ query's positive leaves; queries without positive leaves rank newest first.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -37,12 +35,10 @@ from search.backend import (
     parse_iso,
     unique_requests,
 )
-from search.query import And, MatchAll, Node, Not, Or, Phrase, Term, parse_query
+from search.embedded_query import QueryCompiler, filter_sql
+from search.query import Node, parse_query
 
-MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
 SCHEMA_VERSION = 3
-_COLUMNS = ("title", "body")
-_LEAF_SQL = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -249,9 +245,9 @@ class EmbeddedIndex:
         if isinstance(node, QuerySyntaxError):
             return MatchOutcome(error=str(node))
         try:
-            compiler = _Compiler(conn)
+            compiler = QueryCompiler(conn)
             where = compiler.sql(node)
-            filters, filter_args = _filters(replace(request, since=None, until=None))
+            filters, filter_args = filter_sql(replace(request, since=None, until=None))
             clause = " AND ".join([where, *filters])
             rows = conn.execute(f"SELECT d.id FROM docs d WHERE {clause}",
                                 [*compiler.params, *filter_args])
@@ -356,9 +352,9 @@ class EmbeddedIndex:
         with self._reading() as conn:
             conn.execute("BEGIN")
             try:
-                compiler = _Compiler(conn)
+                compiler = QueryCompiler(conn)
                 where = compiler.sql(node)
-                filters, filter_args = _filters(request)
+                filters, filter_args = filter_sql(request)
                 clause = " AND ".join([where, *filters])
                 args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
                 for name in fields:
@@ -379,9 +375,9 @@ class EmbeddedIndex:
         self, conn: sqlite3.Connection, node: Node, request: SearchRequest, limit: int,
         offset: int,
     ) -> tuple[int, list[Any], dict[int, str]]:
-        compiler = _Compiler(conn)
+        compiler = QueryCompiler(conn)
         where = compiler.sql(node)
-        filters, filter_args = _filters(request)
+        filters, filter_args = filter_sql(request)
         clause = " AND ".join([where, *filters])
         args = [*compiler.params, *filter_args]
         total = conn.execute(f"SELECT count(*) FROM docs d WHERE {clause}", args)
@@ -422,110 +418,14 @@ def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dic
     return {int(rowid): text for rowid, text in conn.execute(sql, args)}
 
 
-class _Compiler:
-    """Compiles one query AST to a SQL boolean expression plus its parameters."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.params: list[Any] = []
-        self.ranked: list[str] = []  # MATCH strings of leaves not under an odd number of NOTs
-
-    def sql(self, node: Node, positive: bool = True) -> str:
-        if isinstance(node, MatchAll):
-            return "1"
-        if isinstance(node, Not):
-            return f"NOT ({self.sql(node.item, not positive)})"
-        if isinstance(node, And | Or):
-            op = " AND " if isinstance(node, And) else " OR "
-            return _balanced([self.sql(item, positive) for item in node.items], op)
-        match = self._leaf(node)
-        if match is None:
-            return "0"
-        if positive:
-            self.ranked.append(match)
-        self.params.append(match)
-        return _LEAF_SQL
-
-    def _leaf(self, node: Term | Phrase) -> str | None:
-        """The FTS5 MATCH string of one leaf; ``None`` when it can match nothing."""
-        if node.field is not None and node.field not in _COLUMNS:
-            raise QuerySyntaxError(f"the embedded index cannot search field {node.field!r}")
-        column = f"{{{node.field}}} : " if node.field else ""
-        if isinstance(node, Phrase) or not node.wildcard:
-            return column + _quote(node.text)
-        stem = node.text.rstrip("*")
-        if "*" not in stem and "?" not in stem:  # trailing * only: a native FTS5 prefix query
-            return f"{column}{_quote(stem)} *"
-        words = self._expand(node.text)
-        if not words:
-            return None
-        return column + "(" + " OR ".join(_quote(w) for w in words) + ")"
-
-    def _expand(self, pattern: str) -> list[str]:
-        """Indexed words matching a wildcard pattern (``*`` any run, ``?`` one character)."""
-        glob = _fold(pattern).replace("[", "[[]")
-        literal = re.split(r"[*?]", glob, maxsplit=1)[0]
-        sql, args = "SELECT term FROM docs_vocab WHERE term GLOB ?", [glob]
-        if literal:
-            sql += " AND term >= ? AND term < ?"
-            args += [literal, literal + "\U0010ffff"]
-        rows = self.conn.execute(f"{sql} LIMIT {MAX_EXPANSIONS + 1}", args).fetchall()
-        if len(rows) > MAX_EXPANSIONS:
-            raise QuerySyntaxError(
-                f"the wildcard {pattern!r} matches more than {MAX_EXPANSIONS} words; "
-                "make it more specific"
-            )
-        return [row[0] for row in rows]
 
 
-def _balanced(parts: list[str], op: str) -> str:
-    """Join with ``op`` as a shallow tree (SQLite limits expression depth to 1000)."""
-    if len(parts) <= 8:
-        return "(" + op.join(parts) + ")"
-    middle = len(parts) // 2
-    return "(" + _balanced(parts[:middle], op) + op + _balanced(parts[middle:], op) + ")"
 
 
-def _quote(text: str) -> str:
-    """An FTS5 string: the tokenizer splits it; inside it no FTS5 syntax applies.
-
-    NUL would end the expression early in SQLite's C code; it is not a word character anyway.
-    """
-    return '"' + text.replace('"', '""').replace("\x00", " ") + '"'
 
 
-def _fold(text: str) -> str:
-    """Lowercase and strip diacritics, like ``unicode61 remove_diacritics 2``."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return unicodedata.normalize("NFC", stripped)
 
 
-def _filters(request: SearchRequest) -> tuple[list[str], list[Any]]:
-    sql: list[str] = []
-    args: list[Any] = []
-    if request.source:
-        sql.append("d.source_key = ?")
-        args.append(request.source.casefold())
-    if request.entities:
-        marks = ",".join("?" * len(request.entities))
-        sql.append(
-            f"d.rowid IN (SELECT rowid FROM doc_tags WHERE kind = 'entity' AND value IN ({marks}))"
-        )
-        args.extend(request.entities)
-    if request.topic:
-        sql.append("d.rowid IN (SELECT rowid FROM doc_tags WHERE kind = 'topic' AND value = ?)")
-        args.append(request.topic)
-    if request.language:
-        sql.append("d.language = ?")
-        args.append(request.language.lower())
-    if request.since is not None:
-        sql.append("d.published >= ?")
-        args.append(iso_utc(request.since))
-    if request.until is not None:
-        sql.append("d.published <= ?")
-        args.append(iso_utc(request.until))
-    return sql, args
 
 
 def _doc_row(doc: IndexDoc) -> tuple[Any, ...]:

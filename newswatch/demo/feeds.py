@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
+from newswatch.demo.catalog import DemoArticle, Outlet
 from newswatch.demo.pages import section_of
-
-if TYPE_CHECKING:
-    from newswatch.demo.site import DemoArticle, Outlet
 
 FEED_CONTENT_TYPES = {
     "rss20": "application/rss+xml; charset=utf-8",

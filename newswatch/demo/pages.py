@@ -11,10 +11,8 @@ import json
 import zlib
 from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from newswatch.demo.site import DemoArticle, Outlet
+from newswatch.demo.catalog import DemoArticle, Outlet
 
 COOKIE_TEXT = (
     "We use cookies to improve your experience, to count how many people read our journalism "

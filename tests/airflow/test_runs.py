@@ -22,7 +22,8 @@ from airflowcli import airflow_env, run_airflow
 from alerts.stage import add_watch
 from core.models import SearchRequest
 from core.settings import Settings, load_settings
-from newswatch.demo.site import DemoSite, load_articles
+from newswatch.demo.catalog import load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed
 from newswatch.resources import open_runtime
 

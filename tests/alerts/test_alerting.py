@@ -24,8 +24,9 @@ from alerts.store import WatchStore
 from core.runtime import Runtime
 from core.settings import Settings
 from ingest.urls import canonicalize
+from newswatch.demo.catalog import OUTLETS, DemoArticle, load_articles
 from newswatch.demo.server import Route, SiteServer
-from newswatch.demo.site import OUTLETS, DemoArticle, DemoSite, load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
 from stories.store import StoryStore

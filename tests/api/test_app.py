@@ -22,11 +22,23 @@ from conftest import make_settings
 from fastapi import Depends, FastAPI
 from fixtures.apiserver import serving
 
-from api import app as api
+from api.access import require_key
+from api.app import OPENAPI_PATH, create_app, main
+from api.schemas import (
+    ArticleOut,
+    EntitiesOut,
+    HealthOut,
+    Problem,
+    SearchPage,
+    StoriesPage,
+    StoryOut,
+)
+from api.search import FACET_FIELDS
 from core.settings import Settings
 from ingest.urls import canonicalize
 from newswatch.cli import cli
-from newswatch.demo.site import DemoArticle, DemoSite, load_articles
+from newswatch.demo.catalog import DemoArticle, load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
 from stories.store import StoryStore
@@ -66,7 +78,7 @@ def data(tmp_path_factory: pytest.TempPathFactory, demo: DemoSite) -> Demo:
 
 @pytest.fixture(scope="module")
 def base(data: Demo) -> Iterator[str]:
-    with serving(api.create_app(data.settings)) as url:
+    with serving(create_app(data.settings)) as url:
         yield url
 
 
@@ -86,7 +98,7 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body = response.json()
     assert body["status"] == status and body["title"] and body["detail"] and body["type"]
     assert "Traceback" not in response.text
-    api.Problem.model_validate(body)
+    Problem.model_validate(body)
     return body
 
 
@@ -95,7 +107,7 @@ def _search(client: httpx.Client, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    api.SearchPage.model_validate(body)
+    SearchPage.model_validate(body)
     return body
 
 
@@ -189,7 +201,7 @@ def test_facets_when_the_index_counts_them(client: httpx.Client) -> None:
         assert body["facets"] is None
         return
     facets = body["facets"]
-    assert set(facets) >= set(api.FACET_FIELDS)
+    assert set(facets) >= set(FACET_FIELDS)
     assert sum(v["count"] for v in facets["source"]) == body["total"]
     assert facets["language"] == [{"value": "en", "count": body["total"]}]
     korea = next(v for v in facets["entities"] if v["value"] == "Q423")
@@ -231,7 +243,7 @@ def test_article_is_what_show_json_prints(client: httpx.Client, data: Demo) -> N
     response = client.get(f"/articles/{article_id}")
     assert response.status_code == 200
     body = response.json()
-    api.ArticleOut.model_validate(body)
+    ArticleOut.model_validate(body)
     assert body["id"] == article_id and body["text"] and body["revisions"]
     assert body["story_id"] and 0.5 <= body["novelty"]["score"] <= 1
     assert any("Nebenzia" in e for e in body["novelty"]["additions"]["new_entities"])
@@ -257,7 +269,7 @@ def test_stories_newest_development_first(client: httpx.Client, data: Demo) -> N
     response = client.get("/stories", params={"size": 100})
     assert response.status_code == 200
     body = response.json()
-    api.StoriesPage.model_validate(body)
+    StoriesPage.model_validate(body)
     stories = body["stories"]
     assert len(stories) == len({a.story for a in data.ids.values()}) and not body["has_more"]
     updated = [s["last_updated"] for s in stories]
@@ -279,7 +291,7 @@ def test_story_timeline_with_novelty(client: httpx.Client, data: Demo) -> None:
     response = client.get(f"/stories/{story_id}")
     assert response.status_code == 200 and "content-location" not in response.headers
     story = response.json()
-    api.StoryOut.model_validate(story)
+    StoryOut.model_validate(story)
     assert story["id"] == story_id and story["article_count"] == 5 and len(story["outlets"]) == 5
     timeline = story["timeline"]
     assert [item["article_id"] for item in timeline] == story["article_ids"]
@@ -309,7 +321,7 @@ def test_merged_story_answers_with_the_story_that_holds_it(data: Demo, tmp_path:
         merge(rt, ids["markets-rates"], ids["markets-stocks"])
     finally:
         rt.close()
-    with serving(api.create_app(settings)) as base:
+    with serving(create_app(settings)) as base:
         response = httpx.get(f"{base}/stories/{ids['markets-stocks']}")
     assert response.status_code == 200
     assert response.json()["id"] == ids["markets-rates"]
@@ -324,7 +336,7 @@ def test_entity_autocomplete(client: httpx.Client) -> None:
     response = client.get("/entities", params={"q": "North K"})
     assert response.status_code == 200
     body = response.json()
-    api.EntitiesOut.model_validate(body)
+    EntitiesOut.model_validate(body)
     top = body["entities"][0]
     assert (top["id"], top["name"], top["in_gazetteer"]) == ("Q423", "North Korea", True)
     assert top["articles"] >= 5 and len(body["entities"]) <= 20
@@ -356,7 +368,7 @@ def test_health(client: httpx.Client, data: Demo) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
-    api.HealthOut.model_validate(body)
+    HealthOut.model_validate(body)
     assert body["status"] == "ok" and body["version"]
     assert body["checks"]["state_store"] == {"status": "ok", "articles": len(data.ids)}
     assert body["checks"]["index"] == {"status": "ok", "documents": len(data.ids)}
@@ -364,14 +376,14 @@ def test_health(client: httpx.Client, data: Demo) -> None:
 
 def test_served_openapi_is_the_kept_file(client: httpx.Client) -> None:
     served = client.get("/openapi.json").json()
-    kept = json.loads(api.OPENAPI_PATH.read_text(encoding="utf-8"))
+    kept = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
     assert served == kept, "run: python -m api.app --write-openapi"
     assert set(served["paths"]) >= {"/search", "/articles/{article_id}", "/stories",
                                     "/stories/{story_id}", "/entities", "/health"}
     problem = served["paths"]["/search"]["get"]["responses"]["400"]["content"]
     assert list(problem) == [PROBLEM]
     with pytest.raises(SystemExit) as exited:
-        api.main(["--check-openapi"])
+        main(["--check-openapi"])
     assert exited.value.code == 0
 
 
@@ -380,9 +392,9 @@ def test_served_openapi_is_the_kept_file(client: httpx.Client) -> None:
 
 
 def _with_write_route(settings: Settings) -> FastAPI:
-    app = api.create_app(settings)
+    app = create_app(settings)
 
-    @app.post("/test-write", dependencies=[Depends(api.require_key)])
+    @app.post("/test-write", dependencies=[Depends(require_key)])
     def write() -> dict[str, bool]:
         return {"written": True}
 
@@ -417,7 +429,7 @@ def test_keys_for_reads_and_writes(data: Demo) -> None:
 
 def test_reads_requiring_a_key_without_one_configured_is_a_503(data: Demo) -> None:
     settings = dataclasses.replace(data.settings, api_read_requires_key=True)
-    with serving(api.create_app(settings)) as base:
+    with serving(create_app(settings)) as base:
         body = _problem(httpx.get(f"{base}/search", headers={"X-API-Key": ""}), 503)
         assert body["title"] == "API key not configured"
 
@@ -436,7 +448,7 @@ def test_unreachable_state_store_is_a_503(tmp_path: Path) -> None:
     pytest.importorskip("psycopg", reason="needs the postgres extra")
     url = f"postgresql://newswatch:hunter2@127.0.0.1:{_closed_port()}/newswatch"
     settings = make_settings(tmp_path / "home", url)
-    with serving(api.create_app(settings)) as base:
+    with serving(create_app(settings)) as base:
         health = _problem(httpx.get(f"{base}/health"), 503)
         assert health["checks"]["state_store"]["status"] == "unavailable"
         search = _problem(httpx.get(f"{base}/search", params={"q": "shells"}), 503)
@@ -446,7 +458,7 @@ def test_unreachable_state_store_is_a_503(tmp_path: Path) -> None:
 
 
 def test_index_down_is_a_503_and_unexpected_errors_a_500(data: Demo) -> None:
-    app = api.create_app(data.settings)
+    app = create_app(data.settings)
 
     @app.get("/test-boom")
     def boom() -> None:

@@ -21,7 +21,7 @@ from conftest import make_settings
 from fixtures.apiserver import serving
 from fixtures.smtp import SmtpServer, free_port
 
-from api import app as api
+from api.app import create_app
 from core.settings import Settings
 from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
@@ -48,7 +48,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         api_key=KEY, public_url=f"http://127.0.0.1:{port}", smtp_host="127.0.0.1",
         smtp_port=smtp.port, smtp_security="none",
     )
-    with serving(api.create_app(settings), port) as base, \
+    with serving(create_app(settings), port) as base, \
             httpx.Client(base_url=base, timeout=30) as client:
         yield Stack(settings, client, smtp)
     smtp.stop()

@@ -15,19 +15,15 @@ import pytest
 import trafilatura
 
 from core.errors import NewswatchError
-from newswatch.demo.site import (
-    AD_TEXT,
-    COMMENT_MARKER,
-    COOKIE_TEXT,
+from newswatch.demo.catalog import (
     OUTLETS,
     TOPICS,
     TRACKED_ARTICLE,
     TRACKING_QUERY,
     DemoArticle,
-    DemoSite,
-    build_routes,
     load_articles,
 )
+from newswatch.demo.site import AD_TEXT, COMMENT_MARKER, COOKIE_TEXT, DemoSite, build_routes
 
 ARTICLES = load_articles()
 FEED_VERSIONS = {"rss20": "rss20", "atom10": "atom10", "rss10": "rss10"}

@@ -7,8 +7,9 @@ from fixtures.pages import FERRY, article_page, rss
 
 from core.models import SearchRequest
 from core.runtime import Runtime
+from newswatch.demo.catalog import load_articles
 from newswatch.demo.server import Route, SiteServer
-from newswatch.demo.site import DemoSite, load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from search.entities import resolve_entity
 

@@ -18,7 +18,7 @@ from alerts.render import message_id_for
 from core import schema as t
 from core.db import Store
 from core.settings import Settings
-from newswatch.demo.site import DemoArticle
+from newswatch.demo.catalog import DemoArticle
 
 
 @dataclass

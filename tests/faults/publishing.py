@@ -8,7 +8,8 @@ import random
 from datetime import timedelta
 
 from ingest.urls import canonicalize
-from newswatch.demo.site import OUTLETS, DemoArticle, DemoSite, build_routes
+from newswatch.demo.catalog import OUTLETS, DemoArticle
+from newswatch.demo.site import DemoSite, build_routes
 
 PLACES = ("Tobruk", "Riverton", "Carlton", "Benghazi", "Vladivostok", "Geneva", "Nairobi")
 REVISION_NOTE = "Update (edition"  # how a correction paragraph starts

@@ -21,7 +21,8 @@ from fixtures.smtp import SmtpServer
 
 from alerts.stage import add_watch
 from ingest.urls import canonicalize
-from newswatch.demo.site import OUTLETS, DemoSite
+from newswatch.demo.catalog import OUTLETS
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
 

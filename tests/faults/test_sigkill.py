@@ -38,7 +38,8 @@ from fixtures.smtp import Collector, SmtpServer
 from alerts.stage import CLAIM_FOR, add_watch, send_outbox
 from alerts.store import WatchStore
 from core.db import Store
-from newswatch.demo.site import OUTLETS, DemoSite
+from newswatch.demo.catalog import OUTLETS
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed
 from newswatch.resources import open_runtime
 

@@ -59,7 +59,7 @@ def client(backend: Settings) -> Iterator[httpx.Client]:
     pytest.importorskip("fastapi", reason="the API needs the api extra (fastapi, uvicorn)")
     from fixtures.apiserver import serving
 
-    from api import app as api
+    from api.app import create_app
 
-    with serving(api.create_app(backend)) as base, httpx.Client(base_url=base, timeout=60) as c:
+    with serving(create_app(backend)) as base, httpx.Client(base_url=base, timeout=60) as c:
         yield c

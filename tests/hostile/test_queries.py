@@ -15,7 +15,7 @@ pytest.importorskip("fastapi", reason="the API needs the api extra (fastapi, uvi
 
 import httpx
 
-from api import app as api
+from api.schemas import Problem, SearchPage
 from core.errors import QuerySyntaxError
 from core.models import SearchRequest
 from search.backend import IndexBackend
@@ -148,7 +148,7 @@ def test_search_answers_or_refuses_clearly(index: IndexBackend, name: str) -> No
 def _problem(response: httpx.Response) -> dict[str, Any]:
     assert response.headers["content-type"].startswith(PROBLEM), response.text[:300]
     body = response.json()
-    api.Problem.model_validate(body)
+    Problem.model_validate(body)
     assert body["status"] == response.status_code and body["detail"]
     return body
 
@@ -164,7 +164,7 @@ def test_the_api_answers_or_gives_a_problem(client: httpx.Client, name: str) -> 
         assert response.status_code == 400, response.status_code
         return
     if response.status_code == 200:
-        api.SearchPage.model_validate(response.json())
+        SearchPage.model_validate(response.json())
     else:
         body = _problem(response)
         assert response.status_code in (400, 422), response.status_code
@@ -211,7 +211,7 @@ def test_raw_query_strings(client: httpx.Client, raw: str) -> None:
     response = client.get("/search?" + raw)
     assert response.status_code < 500 and "Traceback" not in response.text, response.text[:500]
     if response.status_code == 200:
-        api.SearchPage.model_validate(response.json())
+        SearchPage.model_validate(response.json())
     else:
         _problem(response)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.demo.site import OUTLETS, load_articles
+from newswatch.demo.catalog import OUTLETS, load_articles
 
 EXE = str(Path(sys.executable).parent / "newswatch")
 

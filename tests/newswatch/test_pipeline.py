@@ -10,8 +10,9 @@ from fixtures.pages import BRIDGE, COMMENT, COOKIE, FERRY, article_page, rss
 
 from core.models import SearchRequest
 from core.runtime import Runtime
+from newswatch.demo.catalog import load_articles
 from newswatch.demo.server import Route, SiteServer
-from newswatch.demo.site import COMMENT_MARKER, COOKIE_TEXT, DemoSite, load_articles
+from newswatch.demo.site import COMMENT_MARKER, COOKIE_TEXT, DemoSite
 from newswatch.pipeline import add_feed, run_once
 
 

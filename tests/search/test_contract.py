@@ -20,7 +20,7 @@ import pytest
 from core.errors import NewswatchError, QuerySyntaxError
 from core.models import IndexDoc, SearchRequest, SearchResult, StoryDoc
 from core.settings import Settings
-from newswatch.demo.site import OUTLETS, load_articles
+from newswatch.demo.catalog import OUTLETS, load_articles
 from search.backend import SNIPPET_END, SNIPPET_START, IndexBackend
 from search.factory import open_index
 

@@ -26,7 +26,9 @@ from core.settings import Settings
 from search.factory import open_index
 
 try:
-    from search.elastic import TEMPLATES_DIR, ElasticIndex, words
+    from search.elastic import ElasticIndex
+    from search.elastic_layout import TEMPLATES_DIR
+    from search.elastic_query import words
 except ImportError as exc:  # the client is the optional extra newswatch[es]
     if os.environ.get("NEWSWATCH_REQUIRE_ES") == "1":
         raise
@@ -278,7 +280,7 @@ class _Rejecting(BaseHTTPRequestHandler):
 def test_bulk_retries_documents_rejected_with_429(
     es_settings: Settings, es_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("search.elastic.BULK_BACKOFF", 0.05)
+    monkeypatch.setattr("search.elastic_client.BULK_BACKOFF", 0.05)
     handler = type("Handler", (_Rejecting,), {"upstream": es_url, "rejections": 2})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

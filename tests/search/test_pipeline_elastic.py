@@ -9,7 +9,8 @@ import pytest
 
 from core.models import SearchRequest
 from core.settings import LOOPBACK_NETWORKS, Settings
-from newswatch.demo.site import DemoSite, load_articles
+from newswatch.demo.catalog import load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
 from search.entities import resolve_entity

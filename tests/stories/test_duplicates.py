@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 from script_loader import load_script
 
-from newswatch.demo.site import DemoArticle, load_articles
+from newswatch.demo.catalog import DemoArticle, load_articles
 from stories import duplicates as dedup
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,9 @@ from fixtures.pages import article_page, rss
 from core.runtime import Runtime
 from core.settings import Settings
 from ingest.urls import canonicalize
+from newswatch.demo.catalog import DemoArticle, load_articles
 from newswatch.demo.server import Route, SiteServer
-from newswatch.demo.site import DemoArticle, DemoSite, load_articles
+from newswatch.demo.site import DemoSite
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
 from search.stage import index_stories
