@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts import stage as alerting
+from alerts import links, watches
 from alerts.store import WatchStore
 from alerts.tokens import verify_feed
 from api.access import RuntimeDep, api_key_header, check_key, get_settings, require_key, using
@@ -41,7 +41,7 @@ class WatchIn(BaseModel):
     language: str | None = None
     story_id: str | None = Field(default=None, description="follow this story instead of a search")
     mode: str = Field(default="immediate", description=" | ".join(WATCH_MODES))
-    min_novelty: float = Field(default=alerting.DEFAULT_MIN_NOVELTY, ge=0.0, le=1.0)
+    min_novelty: float = Field(default=watches.DEFAULT_MIN_NOVELTY, ge=0.0, le=1.0)
 
 
 class WatchOut(BaseModel):
@@ -70,7 +70,7 @@ class WatchList(BaseModel):
 
 
 def _out(settings: Settings, watch: Watch) -> dict[str, Any]:
-    return {**watch.as_dict(), "feed_url": alerting.feed_url(settings, watch.id)}
+    return {**watch.as_dict(), "feed_url": links.feed_url(settings, watch.id)}
 
 
 @watch_router.get("/watches", response_model=WatchList, summary="Watches",
@@ -78,8 +78,8 @@ def _out(settings: Settings, watch: Watch) -> dict[str, Any]:
 def list_watches(rt: RuntimeDep) -> NewsJSONResponse:
     """Every watch, with its recipients and its Atom feed's URL."""
     with using("state store"):
-        watches = WatchStore(rt.store).all()
-    return NewsJSONResponse({"watches": [_out(rt.settings, w) for w in watches]})
+        found = WatchStore(rt.store).all()
+    return NewsJSONResponse({"watches": [_out(rt.settings, w) for w in found]})
 
 
 @watch_router.post("/watches", response_model=WatchOut, status_code=201, summary="Add a watch",
@@ -88,10 +88,10 @@ def create_watch(rt: RuntimeDep, body: WatchIn) -> NewsJSONResponse:
     """Save a search (or follow a story): a new story once, follow-ups when it develops."""
     with using("state store"):
         if body.story_id:
-            watch = alerting.follow_story(rt, body.story_id, body.emails, name=body.name,
+            watch = watches.follow_story(rt, body.story_id, body.emails, name=body.name,
                                           mode=body.mode, min_novelty=body.min_novelty)
         else:
-            watch = alerting.add_watch(
+            watch = watches.add_watch(
                 rt, body.name, body.emails, query=body.query, entities=body.entities,
                 topic=body.topic, source=body.source, language=body.language, mode=body.mode,
                 min_novelty=body.min_novelty,
@@ -104,7 +104,7 @@ def create_watch(rt: RuntimeDep, body: WatchIn) -> NewsJSONResponse:
                   responses=problems_for(404, *_WRITE_PROBLEMS))
 def get_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) -> NewsJSONResponse:
     with using("state store"):
-        watch = alerting.get_watch(rt, watch_id)
+        watch = watches.get_watch(rt, watch_id)
     return NewsJSONResponse(_out(rt.settings, watch))
 
 
@@ -113,7 +113,7 @@ def get_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) ->
 def delete_watch(rt: RuntimeDep, watch_id: Annotated[str, Path(max_length=200)]) -> Response:
     """The watch, its alerts and its unsent email go."""
     with using("state store"):
-        alerting.remove_watch(rt, watch_id)
+        watches.remove_watch(rt, watch_id)
     return Response(status_code=204)
 
 
@@ -134,14 +134,14 @@ def watch_feed(
     with using("state store"):
         watch = WatchStore(rt.store).get(watch_id)
         if token is not None:
-            if watch is None or not verify_feed(token, watch.id, alerting.secret_for(settings)):
+            if watch is None or not verify_feed(token, watch.id, links.secret_for(settings)):
                 raise ProblemError(403, "Forbidden", "the feed token is not valid",
                                    kind="forbidden")
         else:
             check_key(settings, key)
         if watch is None or watch.id != watch_id:
             raise ProblemError(404, "Not Found", f"no watch {watch_id!r}", kind="not-found")
-        body = alerting.watch_feed(rt, watch)
+        body = links.watch_feed(rt, watch)
     return Response(body, media_type=ATOM_TYPE)
 
 
@@ -163,7 +163,7 @@ def unsubscribe_page(
 def unsubscribe(rt: RuntimeDep, token: Annotated[str, Query(max_length=4096)]) -> HTMLResponse:
     """Takes the address in the signed token off its watch (one-click, RFC 8058)."""
     with using("state store"):
-        watch, email = alerting.unsubscribe(rt, token)
+        watch, email = links.unsubscribe(rt, token)
     return HTMLResponse(_page("Unsubscribed", f"<p>{html.escape(email)} will get no more alerts "
                                               f"from “{html.escape(watch.name)}”.</p>"))
 

@@ -13,7 +13,7 @@ Then it times:
 * ``match``: ``IndexBackend.match`` for every watch over the batch (on Elasticsearch
   ``_msearch`` in batches of ``search.backend.MATCH_BATCH``; on the embedded index a scratch
   in-memory FTS5 copy of the batch), i.e. the query semantics of ``search``;
-* ``evaluate``: ``newswatch.alerting.evaluate_watches`` end to end — read the watches and
+* ``evaluate``: ``alerts.stage.evaluate_watches`` end to end — read the watches and
   the batch, match, decide story by story, write alerts, outbox rows and watermarks in one
   transaction. Sending is not included (it is bound by the mail server).
 

@@ -373,7 +373,7 @@ def watch_specs(corpus: Corpus, n: int, topics: Sequence[str], seed: int) -> lis
 
 
 def add_watches(rt: Any, specs: list[dict[str, Any]]) -> None:
-    from alerts.stage import add_watch
+    from alerts.watches import add_watch
 
     for i, spec in enumerate(specs):
         add_watch(rt, f"bench watch {i + 1}", [f"watcher{i + 1}@example.org"], **spec)

@@ -288,7 +288,7 @@ class Store:
                 .where(t.article_urls.c.article_id == article_id)
                 .order_by(t.article_urls.c.url)
             ).scalars()
-            return _article(row, tuple(urls))
+            return article_from_row(row, tuple(urls))
 
     def revisions(self, article_id: str) -> list[Revision]:
         query = (
@@ -310,7 +310,7 @@ class Store:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [_article(r) for r in conn.execute(query)]
+            return [article_from_row(r) for r in conn.execute(query)]
 
     def save_enrichment(self, article_id: str, revision: int, result: Enrichment) -> None:
         """Replace an article's entities, topics and quotes with ``result`` (one transaction)."""
@@ -386,7 +386,7 @@ class Store:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [_article(r) for r in conn.execute(query)]
+            return [article_from_row(r) for r in conn.execute(query)]
 
     def iter_articles(self, batch: int = 500) -> Iterator[Article]:
         last = ""
@@ -396,7 +396,7 @@ class Store:
                 rows = conn.execute(query.limit(batch)).all()
             if not rows:
                 return
-            yield from (_article(r) for r in rows)
+            yield from (article_from_row(r) for r in rows)
             last = rows[-1].id
 
     def mark_indexed(self, done: Iterable[tuple[str, int]], now: datetime) -> None:
@@ -485,7 +485,7 @@ def _entry(row: Any) -> EntryState:
     )
 
 
-def _article(row: Any, urls: tuple[str, ...] = ()) -> Article:
+def article_from_row(row: Any, urls: tuple[str, ...] = ()) -> Article:
     m = row._mapping
     fields = {k: m[k] for k in Article.__dataclass_fields__ if k in m}
     return Article(**fields, urls=urls)

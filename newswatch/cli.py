@@ -400,8 +400,8 @@ DEMO_WATCH = "DPRK-Russia arms"
 
 def _demo_watch(rt: Runtime) -> None:
     """The demo's analyst watches North Korea–Russia coverage (once; re-runs keep it)."""
-    from alerts.stage import add_watch
     from alerts.store import WatchStore
+    from alerts.watches import add_watch
 
     if WatchStore(rt.store).get(DEMO_WATCH) is None:
         add_watch(rt, DEMO_WATCH, ["analyst@example.org"], topic="dprk-russia")

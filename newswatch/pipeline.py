@@ -159,7 +159,8 @@ class _StageClock:
 def alert_stage(rt: Runtime, report: RunReport) -> None:
     """Evaluate the watches, queue due digests and send the outbox; a mail server or index
     that is down is a warning (the outbox keeps everything for the next run)."""
-    from alerts.stage import evaluate_watches, make_digests, send_outbox
+    from alerts.delivery import send_outbox
+    from alerts.stage import evaluate_watches, make_digests
 
     try:
         report.alerts = evaluate_watches(rt)

@@ -159,27 +159,27 @@ def index(when: datetime, settings: Settings | None = None) -> dict[str, int]:
 def evaluate_watches(when: datetime, settings: Settings | None = None) -> int:
     """Evaluate every watch on what entered the index since its watermark; returns the
     alerts created (their emails wait in the outbox)."""
-    from alerts import stage as alerting
+    from alerts.stage import evaluate_watches
 
     with runtime(when, settings) as rt:
-        return alerting.evaluate_watches(rt)
+        return evaluate_watches(rt)
 
 
 def make_digests(when: datetime, settings: Settings | None = None) -> int:
     """Queue the digests of hourly and daily watches whose period ended by ``when``."""
-    from alerts import stage as alerting
+    from alerts.stage import make_digests
 
     with runtime(when, settings) as rt:
-        return alerting.make_digests(rt)
+        return make_digests(rt)
 
 
 def send_outbox(when: datetime, settings: Settings | None = None) -> dict[str, int]:
     """Send the emails that are due; a mail server that is down defers them (they stay in
     the outbox for the next run). Returns sent, deferred and failed."""
-    from alerts import stage as alerting
+    from alerts.delivery import send_outbox
 
     with runtime(when, settings) as rt:
-        report = alerting.send_outbox(rt)
+        report = send_outbox(rt)
     for error in report.errors:
         log.warning("sending alerts: %s", error)
     return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from core import schema as t
-from core.db import Store
+from core.db import Store, article_from_row
 from core.models import Article
 
 MAX_CANDIDATES_PER_KEY = 50  # newest stories per key: keeps the cost per article flat
@@ -59,10 +59,8 @@ class StoryStore:
             .order_by(a.c.first_seen_at, when, a.c.id)
             .limit(limit)
         )
-        from core.db import _article
-
         with self.engine.connect() as conn:
-            return [_article(r) for r in conn.execute(query)]
+            return [article_from_row(r) for r in conn.execute(query)]
 
     # term statistics ----------------------------------------------------------------------
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
@@ -203,13 +201,11 @@ class StoryStore:
             return [_story(r) for r in conn.execute(query)]
 
     def articles_of(self, story_id: str) -> list[Article]:
-        from core.db import _article
-
         a = t.articles
         when = func.coalesce(a.c.published_at, a.c.first_seen_at)
         query = select(a).where(a.c.story_id == story_id).order_by(when, a.c.id)
         with self.engine.connect() as conn:
-            return [_article(r) for r in conn.execute(query)]
+            return [article_from_row(r) for r in conn.execute(query)]
 
     def story_fields(self, article_id: str) -> dict[str, Any]:
         a = t.articles

@@ -12,17 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from alerts.stage import (
-    DEFAULT_MIN_NOVELTY,
-    add_watch,
-    feed_url,
-    follow_story,
-    get_watch,
-    make_digests,
-    remove_watch,
-    send_outbox,
-)
+from alerts.delivery import send_outbox
+from alerts.links import feed_url
+from alerts.stage import make_digests
 from alerts.store import WatchStore
+from alerts.watches import DEFAULT_MIN_NOVELTY, add_watch, follow_story, get_watch, remove_watch
 from core.models import WATCH_MODES, Watch
 from core.runtime import Runtime
 from core.settings import load_settings

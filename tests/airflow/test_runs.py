@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from airflowcli import airflow_env, run_airflow
 
-from alerts.stage import add_watch
+from alerts.watches import add_watch
 from core.models import SearchRequest
 from core.settings import Settings, load_settings
 from newswatch.demo.catalog import load_articles

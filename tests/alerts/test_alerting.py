@@ -19,8 +19,10 @@ import pytest
 from fixtures.pages import article_page, rss
 from fixtures.smtp import SmtpServer
 
-from alerts.stage import add_watch, follow_story, make_digests, send_outbox
+from alerts.delivery import send_outbox
+from alerts.stage import make_digests
 from alerts.store import WatchStore
+from alerts.watches import add_watch, follow_story
 from core.runtime import Runtime
 from core.settings import Settings
 from ingest.urls import canonicalize
@@ -187,14 +189,14 @@ def test_smtp_down_for_an_hour_then_everything_arrives_once(
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     sys.path[:0] = [{root!r}]
-    import alerts.stage as alerting
+    import alerts.stage
     from newswatch.pipeline import open_runtime, run_once
     from core.settings import load_settings
 
     def die(rt):  # the outbox rows and watermarks are committed; nothing is sent yet
         os.kill(os.getpid(), signal.SIGKILL)
 
-    alerting.make_digests = die
+    alerts.stage.make_digests = die
     run_once(open_runtime(load_settings()))
 """)
 
@@ -331,9 +333,8 @@ def test_overlapping_senders_send_each_email_once(
 def test_evaluation_in_small_rounds_decides_the_same(
     sqlite_settings: Settings, demo: DemoSite, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import alerts.stage as alerting
 
-    monkeypatch.setattr(alerting, "EVAL_CHUNK", 4)  # 25 articles: seven rounds, seven commits
+    monkeypatch.setattr("alerts.stage.EVAL_CHUNK", 4)  # 25 articles: seven rounds, seven commits
     rt = open_runtime(mail_settings(sqlite_settings, smtp))
     try:
         watch = add_watch(rt, "DPRK-Russia", [ANALYST], topic="dprk-russia")

@@ -12,8 +12,10 @@ import pytest
 from alerts.atom import FeedAlert, render_atom
 from alerts.content import AlertContent, AlertItem, DigestStory, content_from_json, content_to_json
 from alerts.decide import Matched, decide
-from alerts.stage import backoff, check_email, period_end
+from alerts.delivery import backoff
+from alerts.stage import period_end
 from alerts.tokens import sign_feed, verify_feed
+from alerts.watches import check_email
 from core.errors import InvalidRequestError
 
 EVIL = '<script>alert("x")</script> Shells & <b>co</b>\x00\x1b'

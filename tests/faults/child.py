@@ -35,7 +35,7 @@ MARKED = {  # module, function → the stage it begins
     ("newswatch.pipeline", "cluster_pending"): "stories",
     ("newswatch.pipeline", "index_pending"): "index",
     ("alerts.stage", "evaluate_watches"): "evaluate",
-    ("alerts.stage", "send_outbox"): "send",
+    ("alerts.delivery", "send_outbox"): "send",
 }
 
 

@@ -19,7 +19,7 @@ from faults.runs import Run, fault_env, run_cli, settings_of
 from fixtures.smtp import SmtpServer
 from sqlalchemy import select
 
-from alerts.stage import add_watch
+from alerts.watches import add_watch
 from core import schema as t
 from core.db import Store
 from newswatch.demo.site import DemoSite

@@ -19,7 +19,7 @@ from faults.publishing import served_urls
 from faults.runs import fault_env, settings_of
 from fixtures.smtp import SmtpServer
 
-from alerts.stage import add_watch
+from alerts.watches import add_watch
 from ingest.urls import canonicalize
 from newswatch.demo.catalog import OUTLETS
 from newswatch.demo.site import DemoSite

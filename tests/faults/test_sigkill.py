@@ -35,8 +35,9 @@ from faults.publishing import next_edition, publish, served_urls
 from faults.runs import STAGES, Outcome, Run, fault_env, run_cli, settings_of
 from fixtures.smtp import Collector, SmtpServer
 
-from alerts.stage import CLAIM_FOR, add_watch, send_outbox
+from alerts.delivery import CLAIM_FOR, send_outbox
 from alerts.store import WatchStore
+from alerts.watches import add_watch
 from core.db import Store
 from newswatch.demo.catalog import OUTLETS
 from newswatch.demo.site import DemoSite
