@@ -11,7 +11,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from core import schema as t
 from core.engine import make_engine, migrate
 from core.errors import NewswatchError
 from core.models import Article, Enrichment, Entity, Feed, Quote, Revision, TopicTag
+from core.rows import EntryState, article_from_row, article_values, entry_from_row, feed_from_row
 
 SQLAlchemyError = _SQLAlchemyError
 
@@ -33,15 +33,6 @@ SQLAlchemyError = _SQLAlchemyError
 
 
 
-@dataclass(frozen=True)
-class EntryState:
-    id: int
-    guid: str
-    link: str
-    entry_hash: str
-    article_id: str | None
-    last_error: str
-    attempts: int
 
 
 class Store:
@@ -73,7 +64,7 @@ class Store:
         with self.tx() as conn:
             existing = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).first()
             if existing is not None:
-                return _feed(existing), False
+                return feed_from_row(existing), False
             # a concurrent writer may have added it meanwhile: then the savepoint rolls back
             with suppress(IntegrityError), conn.begin_nested():
                 conn.execute(
@@ -82,14 +73,14 @@ class Store:
                     )
                 )
             row = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).one()
-            return _feed(row), True
+            return feed_from_row(row), True
 
     def list_feeds(self, include_paused: bool = True) -> list[Feed]:
         query = select(t.feeds).order_by(t.feeds.c.id)
         if not include_paused:
             query = query.where(t.feeds.c.paused.is_(False))
         with self.engine.connect() as conn:
-            return [_feed(r) for r in conn.execute(query)]
+            return [feed_from_row(r) for r in conn.execute(query)]
 
     def due_feeds(self, now: datetime) -> list[Feed]:
         """Active feeds whose next poll time has come (or that were never polled)."""
@@ -100,14 +91,14 @@ class Store:
             .order_by(t.feeds.c.next_poll_at.is_not(None), t.feeds.c.next_poll_at, t.feeds.c.id)
         )
         with self.engine.connect() as conn:
-            return [_feed(r) for r in conn.execute(query)]
+            return [feed_from_row(r) for r in conn.execute(query)]
 
     def find_feed(self, ref: str) -> Feed | None:
         """A feed by its numeric id or its URL."""
         cond = t.feeds.c.id == int(ref) if ref.isdigit() else t.feeds.c.url == ref.strip()
         with self.engine.connect() as conn:
             row = conn.execute(select(t.feeds).where(cond)).first()
-        return _feed(row) if row is not None else None
+        return feed_from_row(row) if row is not None else None
 
     def remove_feed(self, feed_id: int) -> None:
         """Forget a feed and its entries; its articles stay."""
@@ -135,7 +126,7 @@ class Store:
             row = conn.execute(select(t.feeds).where(t.feeds.c.id == feed_id)).first()
         if row is None:
             raise NewswatchError(f"no feed with id {feed_id}")
-        return _feed(row)
+        return feed_from_row(row)
 
     def update_feed(self, feed_id: int, **values: Any) -> None:
         with self.tx() as conn:
@@ -152,7 +143,7 @@ class Store:
     def entry_states(self, feed_id: int) -> dict[str, EntryState]:
         query = select(t.entries).where(t.entries.c.feed_id == feed_id)
         with self.engine.connect() as conn:
-            return {r.guid: _entry(r) for r in conn.execute(query)}
+            return {r.guid: entry_from_row(r) for r in conn.execute(query)}
 
     def retryable_entries(self, feed_id: int, max_attempts: int) -> list[EntryState]:
         query = select(t.entries).where(
@@ -161,7 +152,7 @@ class Store:
             t.entries.c.attempts < max_attempts,
         )
         with self.engine.connect() as conn:
-            return [_entry(r) for r in conn.execute(query)]
+            return [entry_from_row(r) for r in conn.execute(query)]
 
     def save_entry(
         self,
@@ -226,7 +217,7 @@ class Store:
                 revision = 1
                 conn.execute(
                     insert(t.articles).values(
-                        **_article_values(article), revision=1, first_seen_at=now, updated_at=now
+                        **article_values(article), revision=1, first_seen_at=now, updated_at=now
                     )
                 )
             elif row.text_hash == article.text_hash and row.title == article.title:
@@ -235,7 +226,7 @@ class Store:
             else:
                 outcome = "updated"
                 revision = row.revision + 1
-                values = _article_values(article)
+                values = article_values(article)
                 values.pop("id")
                 values.pop("url")
                 values.pop("feed_id")
@@ -474,36 +465,9 @@ class Store:
             ]
 
 
-def _feed(row: Any) -> Feed:
-    m = row._mapping
-    return Feed(**{k: m[k] for k in Feed.__dataclass_fields__ if k in m})
 
 
-def _entry(row: Any) -> EntryState:
-    return EntryState(
-        row.id, row.guid, row.link, row.entry_hash, row.article_id, row.last_error, row.attempts
-    )
 
 
-def article_from_row(row: Any, urls: tuple[str, ...] = ()) -> Article:
-    m = row._mapping
-    fields = {k: m[k] for k in Article.__dataclass_fields__ if k in m}
-    return Article(**fields, urls=urls)
 
 
-def _article_values(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "url": article.url,
-        "feed_id": article.feed_id,
-        "source": article.source,
-        "title": article.title,
-        "author": article.author,
-        "published_at": article.published_at,
-        "published_source": article.published_source,
-        "language": article.language,
-        "text": article.text,
-        "text_hash": article.text_hash,
-        "method": article.method,
-        "status": "extracted",
-    }

@@ -49,9 +49,10 @@ if str(REPO) not in sys.path:
 from sqlalchemy import select  # noqa: E402
 
 from core import schema  # noqa: E402
-from core.db import EntryState, Store  # noqa: E402
+from core.db import Store  # noqa: E402
 from core.errors import FeedParseError  # noqa: E402
 from core.models import Feed, FeedEntry, ParsedFeed  # noqa: E402
+from core.rows import EntryState  # noqa: E402
 from ingest.feeds import entry_hash, html_to_text, parse_feed  # noqa: E402
 
 DATASET = "feed-corpus"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from core.db import EntryState
 from core.errors import FetchError, NewswatchError
 from core.models import Article, Extracted, Feed, FeedEntry, FeedOutcome, FetchResult
+from core.rows import EntryState
 from core.runtime import Runtime
 from ingest.dates import choose_published, plausible
 from ingest.extract import choose_text

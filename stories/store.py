@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from core import schema as t
-from core.db import Store, article_from_row
+from core.db import Store
 from core.models import Article
+from core.rows import article_from_row
 
 MAX_CANDIDATES_PER_KEY = 50  # newest stories per key: keeps the cost per article flat
 MAX_CANDIDATES = 64  # and at most this many stories in all, those sharing the most keys

@@ -24,8 +24,8 @@ from fixtures.pages import BRIDGE, FERRY, article_page, rss
 from hostile import streams
 from hostile.streams import MiB, StreamServer
 
-from core.db import EntryState
 from core.models import Article, RunReport
+from core.rows import EntryState
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
 from newswatch.demo.server import Route, SiteServer
