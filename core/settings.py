@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.limits import parse_bool, problems
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -166,6 +167,9 @@ def _build(raw: dict[str, Any]) -> Settings:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {f.name}={value!r} is invalid: {exc}") from None
     settings = Settings(**values)
+    wrong = problems({f.name: getattr(settings, f.name) for f in fields(Settings)})
+    if wrong:
+        raise ConfigError(wrong[0])
     if settings.smtp_security not in SMTP_SECURITY:
         raise ConfigError(
             f"NEWSWATCH_SMTP_SECURITY={settings.smtp_security!r} is not one of: "
@@ -187,7 +191,7 @@ def _coerce(name: str, value: Any) -> Any:
         return tuple(_parse_networks(str(value)))
     default = next(f.default for f in fields(Settings) if f.name == name)
     if isinstance(default, bool):
-        return str(value).lower() in {"1", "true", "yes", "on"}
+        return default if value == "" else parse_bool(value)
     if isinstance(default, int):
         return int(value)
     if isinstance(default, float):

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from core import __version__
 from core.errors import NewswatchError
@@ -21,6 +20,7 @@ from core.models import Feed, SearchRequest
 from core.runtime import Runtime
 from core.settings import LOOPBACK_NETWORKS, Settings, load_settings
 from newswatch import console as out
+from newswatch.console import escape
 from newswatch.pipeline import add_feed, run_once, subscribe
 from newswatch.resources import open_runtime
 from search.entities import resolve_entity

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.models import Article, Enrichment, Feed, Revision, RunReport, SearchResult
 from ingest.health import FeedHealth
+
+# What must never reach a terminal raw from the outside world: C0 and C1 control characters
+# (ESC starts clear-screen, window-title and OSC 8 hyperlink sequences; CSI is U+009B) and the
+# bidirectional overrides and isolates that make text display in another order than it reads.
+# Line breaks and tabs stay (article text has paragraphs).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control and bidi-override character shown as an escape (``\\x1b``,
+    ``\\u202e``) instead of acting on the terminal."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def escape(text: str) -> str:
+    """The one way outside text reaches the terminal: made visible, then markup-escaped."""
+    return escape_markup(visible(text))
 
 
 class RichProgress:

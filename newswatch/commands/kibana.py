@@ -22,11 +22,11 @@ from typing import Any
 import click
 import httpx
 from rich.console import Console
-from rich.markup import escape
 
 import search
 from core import __version__
 from core.errors import NewswatchError
+from newswatch.console import escape
 
 BUNDLED_NDJSON = Path(search.__file__).resolve().parent / "kibana" / "newswatch.ndjson"
 BUNDLED_PREFIX = "newswatch"  # the data views in the bundled file point at newswatch-*

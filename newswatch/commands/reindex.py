@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from core.settings import load_settings
 from newswatch import console as out
+from newswatch.console import escape
 from newswatch.resources import open_runtime
 from search.reindex import reindex
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from alerts.delivery import send_outbox
@@ -21,6 +20,7 @@ from core.models import WATCH_MODES, Watch
 from core.runtime import Runtime
 from core.settings import load_settings
 from newswatch import console as out
+from newswatch.console import escape
 from newswatch.resources import open_runtime
 
 stdout = Console(soft_wrap=True)

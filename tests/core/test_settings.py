@@ -57,3 +57,60 @@ def test_settings_are_frozen() -> None:
     s = load_settings(env={})
     with pytest.raises(AttributeError):
         s.index = "elasticsearch"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["NEWSWATCH_API_READ_REQUIRES_KEY", "NEWSWATCH_ES_VERIFY_CERTS"])
+@pytest.mark.parametrize("word", ["maybe", "enable", "2", "t"])
+def test_an_unknown_yes_no_value_is_an_error_never_off(name: str, word: str) -> None:
+    with pytest.raises(ConfigError, match=name.removeprefix("NEWSWATCH_").lower()):
+        load_settings(env={name: word})
+
+
+@pytest.mark.parametrize(("word", "expected"), [("1", True), ("YES", True), ("on", True),
+                                                ("0", False), ("off", False), ("False", False),
+                                                ("", True)])
+def test_yes_no_words_and_empty_meaning_the_default(word: str, expected: bool) -> None:
+    assert load_settings(env={"NEWSWATCH_ES_VERIFY_CERTS": word}).es_verify_certs is expected
+
+
+def test_a_toml_boolean_is_taken_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("api_read_requires_key = true\n")
+    assert load_settings(env={"NEWSWATCH_HOME": str(tmp_path)}).api_read_requires_key is True
+
+
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("CONNECT_TIMEOUT", "-1", "above 0"),
+    ("TOTAL_TIMEOUT", "0", "above 0"),
+    ("READ_TIMEOUT", "nan", "finite"),
+    ("SMTP_TIMEOUT", "inf", "finite"),
+    ("FETCH_CONCURRENCY", "0", "from 1 to 1024"),
+    ("PER_HOST_CONCURRENCY", "-3", "from 1 to 1024"),
+    ("PER_HOST_DELAY", "-0.5", "from 0 to 3600"),
+    ("API_PORT", "70000", "port from 1 to 65535"),
+    ("MAX_RESPONSE_BYTES", "0", "above 0"),
+    ("STORY_THRESHOLD", "1.5", "from 0 to 1"),
+    ("UNHEALTHY_AFTER", "0", "1 or more"),
+])
+def test_numbers_out_of_range_name_the_setting_the_value_and_what_is_allowed(
+    key: str, value: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={f"NEWSWATCH_{key}": value})
+    message = str(caught.value)
+    assert key.lower() in message and allowed in message
+    assert value.lstrip("-") in message or value in ("nan", "inf")
+
+
+@pytest.mark.parametrize("key", ["MAIL_FROM", "USER_AGENT", "CONTACT_URL"])
+def test_line_breaks_in_text_settings_are_refused(key: str) -> None:
+    with pytest.raises(ConfigError, match="control character"):
+        load_settings(env={f"NEWSWATCH_{key}": "newswatch@example.org\r\nBcc: everyone@example.org"})
+
+
+def test_feed_interval_bounds_must_be_in_order() -> None:
+    with pytest.raises(ConfigError, match="minimum must not exceed"):
+        load_settings(env={"NEWSWATCH_MIN_FEED_INTERVAL": "7200", "NEWSWATCH_MAX_FEED_INTERVAL": "60"})
+
+
+def test_the_defaults_pass_every_check() -> None:
+    load_settings(env={})

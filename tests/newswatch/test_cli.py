@@ -266,3 +266,14 @@ def test_watch_commands(demo_home, tmp_path: Path) -> None:  # type: ignore[no-u
     assert "sent" in newswatch(home, "alerts", "--watch", "DPRK-Russia arms").stdout
     newswatch(home, "watch", "remove", "Shells")
     assert "Shells" not in newswatch(home, "watch", "list").stdout
+
+
+@pytest.mark.parametrize("env", [{"NEWSWATCH_FETCH_CONCURRENCY": "0"},
+                                 {"NEWSWATCH_API_READ_REQUIRES_KEY": "maybe"},
+                                 {"NEWSWATCH_TOTAL_TIMEOUT": "nan"}])
+def test_a_bad_setting_is_one_error_line_and_a_nonzero_exit(tmp_path: Path, env: dict[str, str]) -> None:
+    done = newswatch(tmp_path, "feeds", "list", env=env, check=False)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: setting "), done.stderr
+    assert "Traceback" not in done.stderr
