@@ -5,8 +5,10 @@ when it starts (lifespan) and closes it when it stops; ``serve(settings)`` runs 
 uvicorn on ``api_host:api_port`` (``newswatch serve``). Everything the API returns is
 built by the same functions as the CLI's ``--json`` output (``newswatch.console``), so both
 agree. Errors are RFC 9457 problem details (``application/problem+json``), never a
-traceback. The OpenAPI document is kept in ``api/openapi.json``; regenerate it with
-``python -m api.app --write-openapi``. Reference: ``docs/api.md``.
+traceback. Two ASGI middlewares run before any route: the Host header must name this server
+(``api.hosts``), and a route that needs the key checks it before the request body is read,
+which is capped (``api.bodies``). The OpenAPI document is kept in ``api/openapi.json``;
+regenerate it with ``python -m api.app --write-openapi``. Reference: ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import articles, entities, health, search, stories, watches
 from api.access import RuntimeHolder
+from api.bodies import BodyGuard
+from api.hosts import HostGuard
 from api.problems import (
     PROBLEM_JSON,
     NewsJSONResponse,
@@ -113,6 +117,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    # the last added runs first: the Host header, then the key and the body's size
+    app.add_middleware(BodyGuard, settings=settings, routes=app.router.routes)
+    app.add_middleware(HostGuard, settings=settings)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -16,8 +16,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from core.errors import NewswatchError, QuerySyntaxError
+from search.query import QueryLimitError
 
 log = logging.getLogger("newswatch.api")
 RETRY_OPEN_SECONDS = 5.0  # how often a request may retry opening an unreachable runtime
@@ -84,10 +86,20 @@ def _on_problem(request: Request, exc: Exception) -> JSONResponse:
                             headers=exc.headers, **exc.extra)
 
 
+async def answer_problem(scope: Scope, receive: Receive, send: Send, exc: ProblemError) -> None:
+    """Answer ``exc`` from ASGI middleware, before any route (or exception handler) runs."""
+    response = problem_response(Request(scope), exc.status, exc.title, exc.detail,
+                                type_=exc.type, headers=exc.headers, **exc.extra)
+    await response(scope, receive, send)
+
+
 def _on_query_syntax(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuerySyntaxError)
+    limit: dict[str, Any] = {}
+    if isinstance(exc, QueryLimitError):  # which limit, and its value
+        limit = {"limit": exc.limit, "maximum": exc.maximum}
     return problem_response(request, 400, "Invalid query", str(exc),
-                            type_=PROBLEM_DOCS + "invalid-query", position=exc.position)
+                            type_=PROBLEM_DOCS + "invalid-query", position=exc.position, **limit)
 
 
 def _on_invalid(request: Request, exc: Exception) -> JSONResponse:

@@ -30,6 +30,9 @@ class Problem(_Model):
     detail: str
     instance: str | None = Field(None, description="the request path")
     position: int | None = Field(None, description="0-based offset of a query syntax error")
+    limit: str | None = Field(None, description="the query limit exceeded (invalid-query), "
+                                                "e.g. wildcard_terms")
+    maximum: int | None = Field(None, description="that limit's value")
     errors: list[ValidationIssue] | None = Field(None, description="validation errors (422)")
 
 
@@ -191,8 +194,10 @@ class HealthOut(_Model):
 
 def problems_for(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
-        400: "malformed query (with `position`)", 401: "API key missing",
-        403: "API key wrong", 404: "unknown id", 422: "invalid parameters",
+        400: "malformed query (with `position`), or over a query limit (with `limit`)",
+        401: "API key missing",
+        403: "API key wrong", 404: "unknown id", 413: "request body too large",
+        422: "invalid parameters",
         503: "the state store or index is unavailable (or, where a key is needed, "
              "no API key is configured)",
     }

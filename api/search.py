@@ -41,18 +41,32 @@ FACET_FIELDS = tuple(INDEX_FACETS)
 # /search
 
 
-def _start(value: date | None) -> datetime | None:
+def _start(value: date | None, name: str = "from") -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
         value = datetime.combine(value, dtime.min)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is after the last representable time
+        raise _out_of_range(name, value) from None
 
 
 def _end(value: date | None) -> datetime | None:
     if value is not None and not isinstance(value, datetime):  # a whole day, inclusive
         return datetime.combine(value, dtime.max).replace(tzinfo=UTC)
-    return _start(value)
+    return _start(value, "to")
+
+
+def _out_of_range(name: str, value: datetime) -> ProblemError:
+    message = (f"{value.isoformat()} is out of range: in UTC it falls outside years "
+               "1 to 9999")
+    return ProblemError(
+        422, "Invalid request", f"query.{name}: {message}", kind="invalid-request",
+        errors=[{"location": ["query", name], "message": message, "type": "datetime_range"}],
+    )
 
 
 def page_offset(page: int, size: int) -> int:

@@ -83,7 +83,7 @@ def list_watches(rt: RuntimeDep) -> NewsJSONResponse:
 
 
 @watch_router.post("/watches", response_model=WatchOut, status_code=201, summary="Add a watch",
-                   responses=problems_for(400, *_WRITE_PROBLEMS))
+                   responses=problems_for(400, 413, *_WRITE_PROBLEMS))
 def create_watch(rt: RuntimeDep, body: WatchIn) -> NewsJSONResponse:
     """Save a search (or follow a story): a new story once, follow-ups when it develops."""
     with using("state store"):

@@ -75,6 +75,30 @@ class Store:
             row = conn.execute(select(t.feeds).where(t.feeds.c.url == url)).one()
             return feed_from_row(row), True
 
+    def add_feeds(self, urls: Sequence[str], now: datetime, interval: int = 3600,
+                  chunk: int = 2000) -> Iterator[int]:
+        """Register many feeds in bulk (an OPML import), a transaction per ``chunk``; yields
+        how many of each chunk were new, so a caller can show progress."""
+        for start in range(0, len(urls), chunk):
+            part = list(dict.fromkeys(urls[start:start + chunk]))
+            with self.tx() as conn:
+                known = set(conn.execute(select(t.feeds.c.url).where(t.feeds.c.url.in_(part)))
+                            .scalars())
+                new = [u for u in part if u not in known]
+                rows = [{"url": u, "title": "", "added_at": now, "interval_seconds": interval}
+                        for u in new]
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(t.feeds), rows)
+                    added = len(rows)
+                except IntegrityError:  # a concurrent writer added some: one by one then
+                    added = 0
+                    for row in rows:
+                        with suppress(IntegrityError), conn.begin_nested():
+                            conn.execute(insert(t.feeds), [row])
+                            added += 1
+            yield added
+
     def list_feeds(self, include_paused: bool = True) -> list[Feed]:
         query = select(t.feeds).order_by(t.feeds.c.id)
         if not include_paused:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 INDEX_BACKENDS = ("embedded", "elasticsearch")
 SMTP_SECURITY = ("none", "starttls", "ssl")
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+_HOST_CHARS = re.compile(r"[a-z0-9_.:\[\]-]+")  # a name, an address, [IPv6], with or without :port
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Settings:
     api_port: int = 8000
     api_key: str = ""  # required for write endpoints (and reads when api_read_requires_key)
     api_read_requires_key: bool = False
+    # Host headers the API answers besides those of api_host and public_url (and loopback
+    # names); anything else is refused, against DNS rebinding. "*" allows any host.
+    api_allowed_hosts: tuple[str, ...] = ()
     smtp_host: str = ""  # empty: alerts go to a maildir in the data directory
     smtp_port: int = 0  # 0: by security — 25 none, 587 starttls, 465 ssl
     smtp_security: str = "starttls"  # none | starttls | ssl
@@ -147,6 +152,12 @@ def _read_config_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     known = {f.name for f in fields(Settings)}
@@ -170,6 +181,12 @@ def _build(raw: dict[str, Any]) -> Settings:
     wrong = problems({f.name: getattr(settings, f.name) for f in fields(Settings)})
     if wrong:
         raise ConfigError(wrong[0])
+    if settings.home.exists() and not settings.home.is_dir():
+        raise ConfigError(f"NEWSWATCH_HOME={settings.home} is a file; the data directory must "
+                          "be a directory (or not exist yet)")
+    if settings.index_path is not None and settings.index_path.is_dir():
+        raise ConfigError(f"NEWSWATCH_INDEX_PATH={settings.index_path} is a directory; it names "
+                          f"the embedded index file (e.g. {settings.index_path}/index.sqlite)")
     if settings.smtp_security not in SMTP_SECURITY:
         raise ConfigError(
             f"NEWSWATCH_SMTP_SECURITY={settings.smtp_security!r} is not one of: "
@@ -189,6 +206,10 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, list | tuple):
             value = ",".join(str(v) for v in value)
         return tuple(_parse_networks(str(value)))
+    if name == "api_allowed_hosts":
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        return tuple(_parse_hosts(str(value)))
     default = next(f.default for f in fields(Settings) if f.name == name)
     if isinstance(default, bool):
         return default if value == "" else parse_bool(value)
@@ -197,6 +218,18 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(default, float):
         return float(value)
     return str(value)
+
+
+def _parse_hosts(text: str) -> list[str]:
+    hosts: list[str] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        if part != "*" and not _HOST_CHARS.fullmatch(part):
+            raise ValueError(f"{part!r} is not a host name such as news.example.org (or *)")
+        hosts.append(part)
+    return hosts
 
 
 def _parse_networks(text: str) -> list[IPNetwork]:

@@ -151,8 +151,10 @@ def _compiled(name: str, _mtime_ns: int, _size: int) -> tuple[Topic, ...]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read topic taxonomy {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"topic taxonomy {path} is not UTF-8 text (a binary file?).") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"topic taxonomy {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"topic taxonomy {path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict) or not isinstance(data.get("topics"), dict) or not data["topics"]:
         raise ConfigError(f"topic taxonomy {path}: needs a non-empty 'topics' mapping.")
     settings = dict(SETTINGS)

@@ -2,8 +2,12 @@
 
 Every fetch of a feed or an article page goes through :class:`Fetcher`. It refuses URLs
 that resolve to loopback, private, link-local or reserved addresses unless the network is
-listed in ``allowed_private_networks``; it checks the names before connecting, the address
-actually connected to, and again after every redirect.
+listed in ``allowed_private_networks``. The check that holds is made where the socket is
+opened (:class:`GuardedBackend`): the host is resolved once, every address it gave is
+checked, and the connection goes to a checked address, so a name that answers a public
+address to the first lookup and a private one to the next (DNS rebinding) reaches nothing.
+The name is also checked before the request is queued (for a clear error), the address
+actually connected to after, and all of this again on every redirect hop.
 """
 
 from __future__ import annotations
@@ -12,17 +16,19 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from core.errors import BlockedAddressError, FetchError
 from core.models import FetchResult
 from core.settings import IPNetwork, Settings
 from ingest.politeness import HostGate, host_key, retry_after_seconds
+from ingest.urls import url_problem
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 BUSY_STATUSES = {429, 503}
@@ -31,6 +37,16 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+BAD_LOCATION = "Invalid URL in location header: "  # how httpx says a Location cannot be parsed
+
+Resolver = Callable[[str, int], Sequence[str]]
+"""``(host, port) -> addresses``: how the fetcher turns a host name into IP addresses."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for ``host``, in the order to try them."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def address_allowed(ip: str, allowed: Iterable[IPNetwork]) -> bool:
@@ -43,6 +59,86 @@ def address_allowed(ip: str, allowed: Iterable[IPNetwork]) -> bool:
     return addr.is_global and not (addr.is_multicast or addr.is_reserved)
 
 
+class RefusedAddress(Exception):
+    """Raised by :class:`GuardedBackend` instead of connecting to a refused address."""
+
+    def __init__(self, host: str, ip: str) -> None:
+        super().__init__(_blocked_reason(host, ip))
+        self.host = host
+        self.ip = ip
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's socket opener with the address policy applied where the socket is opened.
+
+    The host is resolved once; when any address it resolves to is refused, nothing is
+    connected (:class:`RefusedAddress`); otherwise the connection goes to those addresses
+    as IP literals, so no second lookup can answer differently. TLS is started on the
+    stream afterwards by httpcore with the URL's host name (SNI and certificate check)."""
+
+    def __init__(self, allowed: Iterable[IPNetwork], resolver: Resolver = system_resolver) -> None:
+        self._allowed = tuple(allowed)
+        self._resolver = resolver
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = list(self._resolver(host, port))
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve host {host!r} ({exc})") from None
+        if not addresses:
+            raise httpcore.ConnectError(f"cannot resolve host {host!r} (no addresses)")
+        for ip in addresses:
+            if not address_allowed(ip, self._allowed):
+                raise RefusedAddress(host, ip)
+        last: Exception = httpcore.ConnectError(f"cannot connect to {host!r}")
+        for ip in addresses:  # like socket.create_connection: the first that answers
+            try:
+                return self._inner.connect_tcp(ip, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used by newswatch")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def guarded_transport(
+    backend: httpcore.NetworkBackend, limits: httpx.Limits, retries: int = 1
+) -> httpx.HTTPTransport:
+    """httpx's own transport, its connection pool opening sockets through ``backend``.
+
+    httpx (0.27, 0.28) takes no network backend, so the pool it builds is replaced by one
+    with the same options plus ``network_backend``."""
+    transport = httpx.HTTPTransport(retries=retries, limits=limits)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        retries=retries,
+        network_backend=backend,
+    )
+    return transport
+
+
 class Fetcher:
     """Fetches URLs politely and safely. Build one per run and ``close`` it after."""
 
@@ -51,8 +147,12 @@ class Fetcher:
         settings: Settings,
         transport: httpx.BaseTransport | None = None,
         gate: HostGate | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
+        """``transport`` replaces the network entirely (tests); ``resolver`` replaces the
+        system's name lookups, both for the early check and where sockets are opened."""
         self.settings = settings
+        self._resolver = resolver
         self.gate = gate or HostGate(settings.per_host_concurrency, settings.per_host_delay)
         timeout = httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
@@ -67,7 +167,8 @@ class Fetcher:
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": settings.resolved_user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport or httpx.HTTPTransport(retries=1, limits=limits),
+            transport=transport
+            or guarded_transport(GuardedBackend(settings.allowed_private_networks, resolver), limits),
             limits=limits,
         )
 
@@ -99,7 +200,7 @@ class Fetcher:
         hops = 0
         waited = False
         while True:
-            self._check_url(current)
+            self._check_url(url, current)
             host = host_key(current)
             pending = self.gate.wait_time(host)
             if pending > self.settings.max_retry_after:  # never park a worker for long
@@ -125,19 +226,21 @@ class Fetcher:
                 raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
             current = result
 
-    def _check_url(self, url: str) -> None:
+    def _check_url(self, original: str, url: str) -> None:
+        """Refuse a malformed URL, and a host that resolves to a refused address now (the
+        check that holds is made again where the socket is opened)."""
+        problem = url_problem(url)
+        if problem:
+            if url == original:
+                raise FetchError(original, f"invalid URL: {problem}")
+            raise FetchError(original, f"redirected to an invalid URL {url[:300]!r}: {problem}")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(url, f"unsupported URL scheme {parts.scheme or '(none)'!r}")
-        host = parts.hostname
-        if not host:
-            raise FetchError(url, "URL has no host")
+        host = parts.hostname or ""
         try:
-            infos = socket.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
+            addresses = self._resolver(host, parts.port or 80)
+        except (OSError, UnicodeError) as exc:
             raise FetchError(url, f"cannot resolve host {host!r} ({exc})") from None
-        for info in infos:
-            ip = str(info[4][0])
+        for ip in addresses:
             if not address_allowed(ip, self.settings.allowed_private_networks):
                 raise BlockedAddressError(url, _blocked_reason(host, ip))
 
@@ -155,7 +258,12 @@ class Fetcher:
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(original, f"HTTP {response.status_code} without Location")
-                    return urljoin(url, location)
+                    try:
+                        return urljoin(url, location)
+                    except ValueError:  # e.g. an unclosed IPv6 literal in the Location
+                        raise FetchError(
+                            original, f"redirected to an invalid URL {location[:300]!r}"
+                        ) from None
                 if response.status_code == 304:
                     return _result(original, url, response, b"", not_modified=True)
                 if response.status_code >= 400:
@@ -183,6 +291,10 @@ class Fetcher:
                         )
                     chunks.append(chunk)
                 return _result(original, url, response, b"".join(chunks))
+        except RefusedAddress as exc:
+            raise BlockedAddressError(url, _blocked_reason(exc.host, exc.ip)) from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # what url_problem does not catch
+            raise FetchError(original, f"invalid URL: {_short(exc)}") from None
         except httpx.TransportError as exc:
             if watchdog.fired:
                 raise FetchError(
@@ -190,7 +302,11 @@ class Fetcher:
                 ) from None
             if isinstance(exc, httpx.TimeoutException):
                 raise FetchError(original, f"timed out ({type(exc).__name__})") from None
-            raise FetchError(original, f"cannot connect ({_short(exc)})") from None
+            text = _short(exc)
+            if isinstance(exc, httpx.RemoteProtocolError) and text.startswith(BAD_LOCATION):
+                detail = text.removeprefix(BAD_LOCATION).rstrip(".")  # httpx's own URL parser
+                raise FetchError(original, f"redirected to an invalid URL ({detail})") from None
+            raise FetchError(original, f"cannot connect ({text})") from None
         except httpx.DecodingError as exc:
             raise FetchError(original, f"cannot decode the response body ({exc})") from None
 

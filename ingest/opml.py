@@ -6,15 +6,24 @@ from xml.etree import ElementTree
 
 from core.errors import FeedParseError
 
+MAX_OPML_BYTES = 32 * 1024 * 1024  # ~400,000 outlines; larger lists are refused (split them)
+
 
 def parse_opml(content: bytes) -> list[tuple[str, str]]:
     """``(feed_url, title)`` for every outline with an ``xmlUrl``, in document order."""
+    if len(content) > MAX_OPML_BYTES:
+        raise FeedParseError(
+            f"the OPML file is {len(content) / 1e6:.1f} MB; files over "
+            f"{MAX_OPML_BYTES / 1e6:.0f} MB are refused (split it into smaller files)"
+        )
     if b"<!ENTITY" in content[:4096]:
         raise FeedParseError("OPML files with entity declarations are refused")
     try:
         root = ElementTree.fromstring(content)
     except ElementTree.ParseError as exc:
         raise FeedParseError(f"not a valid OPML file: {exc}") from None
+    except (ValueError, LookupError) as exc:  # an encoding Python does not know or cannot read
+        raise FeedParseError(f"not a readable OPML file: {exc}") from None
     if root.tag.lower() != "opml":
         raise FeedParseError(f"not an OPML file (root element is <{root.tag}>)")
     found: list[tuple[str, str]] = []

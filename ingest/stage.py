@@ -26,7 +26,7 @@ from ingest.feeds import entry_hash, parse_feed
 from ingest.fetch import FEED_ACCEPT, Fetcher
 from ingest.politeness import host_key
 from ingest.schedule import backoff_delay, jitter, next_interval
-from ingest.urls import article_id, canonicalize, choose_canonical
+from ingest.urls import article_id, canonicalize, choose_canonical, url_problem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # an entry whose page keeps failing is retried on this many runs
@@ -41,6 +41,7 @@ class WorkItem:
     link: str
     hash: str
     state: EntryState | None
+    problem: str = ""  # why ``link`` is empty when the entry gave one (an invalid URL)
 
 
 def fetch_feed(fetcher: Fetcher, feed: Feed) -> FetchResult:
@@ -147,10 +148,7 @@ def _work_for_entries(
         if entry.guid in seen:
             continue
         seen.add(entry.guid)
-        try:
-            link = canonicalize(entry.link) if entry.link else ""
-        except ValueError:
-            link = ""
+        link, problem = _entry_link(entry.link)
         digest = entry_hash(entry)
         state = states.get(entry.guid)
         if state is not None and state.article_id and state.entry_hash == digest:
@@ -169,12 +167,24 @@ def _work_for_entries(
         fresh += state is None
         if state is not None and not state.article_id and state.attempts >= MAX_ATTEMPTS:
             continue  # gave up on this one; its error stays recorded on the entry
-        items.append(WorkItem(feed, entry, link, digest, state))
+        items.append(WorkItem(feed, entry, link, digest, state, problem))
     for state in rt.store.retryable_entries(feed.id, MAX_ATTEMPTS):
         if state.guid not in seen and state.link:
             stub = FeedEntry(guid=state.guid, link=state.link)
-            items.append(WorkItem(feed, stub, state.link, state.entry_hash, state))
+            link, problem = _entry_link(state.link)
+            items.append(WorkItem(feed, stub, link, state.entry_hash, state, problem))
     return items, fresh
+
+
+def _entry_link(raw: str) -> tuple[str, str]:
+    """An entry's canonical link, or ``""`` and what is wrong with the one it gave."""
+    if not raw:
+        return "", ""
+    try:
+        return canonicalize(raw), ""
+    except ValueError:
+        why = url_problem(raw) or "not an absolute http(s) URL"
+        return "", f"entry has no valid link ({why})"
 
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -195,7 +205,7 @@ def fetch_article(rt: Runtime, item: WorkItem, pooled: bool = False) -> ItemResu
     final_url = item.link
     error = ""
     if not item.link:
-        error = "entry has no valid link"
+        error = item.problem or "entry has no valid link"
     else:
         host = host_key(item.link)
         rt.fetcher.gate.configure(host, item.feed.max_per_host, item.feed.min_delay_seconds)
@@ -225,7 +235,7 @@ def fetch_article(rt: Runtime, item: WorkItem, pooled: bool = False) -> ItemResu
     try:
         canonical = choose_canonical(final_url, chosen.canonical_url or None)
     except ValueError:
-        return ItemResult(error=f"invalid URL {final_url!r}")
+        return ItemResult(error=error or f"invalid URL {final_url!r}")
     page_date = page.published if page is not None else None
     return ItemResult(
         article=_build_article(rt, item, chosen, canonical, page_date),

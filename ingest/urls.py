@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import posixpath
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -20,19 +21,69 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as an address newswatch fetches, in one short line
+    (scheme, host, port, IPv6 literal); ``None`` when it is an absolute http(s) URL."""
+    url = url.strip()
+    scheme, sep, rest = url.partition(":")
+    if not sep or not scheme:
+        return "not an absolute URL (expected http:// or https://)"
+    if scheme.lower() not in DEFAULT_PORTS:
+        return f"unsupported URL scheme {scheme[:20]!r} (expected http or https)"
+    if not rest.startswith("//"):
+        return "no host (expected http://host/...)"
+    netloc = rest[2:]
+    for end in "/?#":
+        netloc = netloc.split(end, 1)[0]
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        literal, closed, port = hostport[1:].partition("]")
+        if not closed:
+            return f"unclosed IPv6 literal {hostport[:60]!r} (missing ']')"
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            return f"invalid IPv6 literal [{literal[:60]}]"
+        if port and not port.startswith(":"):
+            return f"unexpected {port[:20]!r} after the IPv6 literal (expected :port)"
+        host, port = literal, port[1:]
+    elif "[" in hostport or "]" in hostport:
+        return f"misplaced bracket in host {hostport[:60]!r} (IPv6 literals are [addr])"
+    elif hostport.count(":") > 1:
+        return f"more than one ':' in {hostport[:60]!r} (write an IPv6 address as [addr])"
+    else:
+        host, _, port = hostport.partition(":")
+    if not host:
+        return "no host"
+    if any(c.isspace() or not c.isprintable() for c in host):
+        return f"host {host[:60]!r} contains spaces or control characters"
+    if port:
+        if not (port.isascii() and port.isdigit()):
+            return f"port {port[:20]!r} is not a number"
+        if not 1 <= int(port) <= 65535:
+            return f"port {int(port)} is out of range 1-65535"
+    try:  # whatever else urllib refuses (e.g. characters that NFKC turns into separators)
+        parts = urlsplit(url)
+        _ = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"malformed URL ({str(exc)[:100]})"
+    return None
+
+
 def canonicalize(url: str, base: str | None = None) -> str:
     """The canonical form of ``url``: lower-case scheme and host, no default port, no
     fragment, no tracking parameters, remaining parameters sorted, dot segments resolved.
 
-    Raises ValueError for anything that is not an absolute http(s) URL.
+    Raises ValueError for anything that is not an absolute http(s) URL (saying why).
     """
     url = url.strip()
     if base:
         url = urljoin(base, url)
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(f"invalid URL {url[:300]!r}: {problem}")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise ValueError(f"not an http(s) URL: {url!r}")
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise ValueError(f"URL has no host: {url!r}")
@@ -42,10 +93,7 @@ def canonicalize(url: str, base: str | None = None) -> str:
         host = host.lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"URL has an invalid port: {url!r}") from None
+    port = parts.port
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _normalise_path(parts.path)
     query = urlencode(

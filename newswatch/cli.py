@@ -5,10 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,13 +13,13 @@ from rich.console import Console
 
 from core import __version__
 from core.errors import NewswatchError
-from core.models import Feed, SearchRequest
+from core.models import SearchRequest
 from core.runtime import Runtime
-from core.settings import LOOPBACK_NETWORKS, Settings, load_settings
+from core.settings import LOOPBACK_NETWORKS, load_settings
 from newswatch import console as out
 from newswatch.console import escape
-from newswatch.pipeline import add_feed, run_once, subscribe
-from newswatch.resources import open_runtime
+from newswatch.pipeline import add_feed, run_once
+from newswatch.resources import opened as runtime
 from search.entities import resolve_entity
 from search.stage import index_stories
 
@@ -42,15 +39,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
         logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
-@contextmanager
-def runtime(settings: Settings | None = None) -> Iterator[Runtime]:
-    rt = open_runtime(settings or load_settings())
-    try:
-        yield rt
-    finally:
-        rt.close()
-
-
 @cli.command()
 def init() -> None:
     """Create the data directory, the state store and the search index."""
@@ -63,144 +51,6 @@ def init() -> None:
     stdout.print(f"  state store:  {redact_url(settings.resolved_database_url)}")
     where = settings.resolved_index_path if settings.index == "embedded" else settings.es_url
     stdout.print(f"  search index: {settings.index} ({redact_url(str(where))})")
-
-
-@cli.group()
-def feeds() -> None:
-    """Manage the feeds newswatch polls."""
-
-
-@feeds.command("add")
-@click.argument("urls", nargs=-1, required=True)
-@click.option("--no-check", is_flag=True, help="Register as given, without fetching it.")
-def feeds_add(urls: tuple[str, ...], no_check: bool) -> None:
-    """Register feeds. A site's home page works too: its announced feed is used."""
-    with runtime() as rt:
-        for url in urls:
-            if no_check:
-                feed, new = add_feed(rt, url)
-                note = ""
-            else:
-                sub = subscribe(rt, url)
-                feed, new, note = sub.feed, sub.new, f" ({sub.note})"
-            verb = "Added" if new else "Already registered"
-            stdout.print(f"{verb}: feed {feed.id} {escape(feed.url)}{escape(note)}")
-
-
-def _feed_or_fail(rt: Runtime, ref: str) -> Feed:
-    feed = rt.store.find_feed(ref)
-    if feed is None:
-        raise NewswatchError(f"no feed {ref!r} (give its id or URL from `newswatch feeds list`)")
-    return feed
-
-
-@feeds.command("remove")
-@click.argument("refs", nargs=-1, required=True)
-def feeds_remove(refs: tuple[str, ...]) -> None:
-    """Stop following feeds (by id or URL); their articles stay searchable."""
-    with runtime() as rt:
-        for ref in refs:
-            feed = _feed_or_fail(rt, ref)
-            rt.store.remove_feed(feed.id)
-            stdout.print(f"Removed feed {feed.id} {escape(feed.url)}")
-
-
-@feeds.command("pause")
-@click.argument("refs", nargs=-1, required=True)
-def feeds_pause(refs: tuple[str, ...]) -> None:
-    """Stop polling feeds until they are resumed."""
-    _set_paused(refs, True)
-
-
-@feeds.command("resume")
-@click.argument("refs", nargs=-1, required=True)
-def feeds_resume(refs: tuple[str, ...]) -> None:
-    """Poll paused feeds again (on the next run)."""
-    _set_paused(refs, False)
-
-
-def _set_paused(refs: tuple[str, ...], paused: bool) -> None:
-    with runtime() as rt:
-        for ref in refs:
-            feed = _feed_or_fail(rt, ref)
-            values: dict[str, Any] = {"paused": paused}
-            if not paused:
-                values["next_poll_at"] = None  # due at once
-            rt.store.update_feed(feed.id, **values)
-            stdout.print(f"{'Paused' if paused else 'Resumed'} feed {feed.id} {escape(feed.url)}")
-
-
-@feeds.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
-def feeds_export(path: Path | None) -> None:
-    """Write every registered feed as OPML (to PATH, or standard output)."""
-    from ingest.opml import render_opml
-
-    with runtime() as rt:
-        listed = [(f.url, f.title, f.site_url) for f in rt.store.list_feeds()]
-    document = render_opml(listed)
-    if path is None:
-        sys.stdout.write(document.decode("utf-8"))
-        return
-    try:
-        path.write_bytes(document)
-    except OSError as exc:
-        raise NewswatchError(f"cannot write {path}: {exc.strerror}") from None
-    stdout.print(f"Wrote {len(listed)} feed(s) to {path}")
-
-
-@feeds.command("health")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def feeds_health(as_json: bool) -> None:
-    """Per feed: state, last success and error, interval, items per day, staleness."""
-    from ingest.health import assess
-
-    with runtime() as rt:
-        now = rt.clock()
-        report = [
-            assess(f, rt.store.entry_dates(f.id), now, rt.settings.unhealthy_after)
-            for f in rt.store.list_feeds()
-        ]
-    if as_json:
-        out.print_json(stdout, [vars(h) for h in report])
-    else:
-        out.print_health(stdout, report)
-
-
-@feeds.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def feeds_list(as_json: bool) -> None:
-    """List registered feeds with their poll state."""
-    with runtime() as rt:
-        feeds_ = rt.store.list_feeds()
-        counts = rt.store.feed_article_counts()
-    if as_json:
-        out.print_json(stdout, [{**vars(f), "articles": counts.get(f.id, 0)} for f in feeds_])
-    else:
-        out.print_feeds(stdout, feeds_, counts)
-
-
-@feeds.command("import")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def feeds_import(path: Path) -> None:
-    """Register every feed listed in an OPML file."""
-    from ingest.opml import parse_opml
-
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise NewswatchError(f"cannot read {path}: {exc.strerror}") from None
-    listed = parse_opml(content)
-    added = 0
-    with runtime() as rt:
-        for url, _title in listed:
-            try:
-                _feed, new = add_feed(rt, url)
-            except NewswatchError as exc:
-                stderr.print(f"skipped: {escape(str(exc))}")
-                continue
-            added += new
-    stdout.print(f"{len(listed)} feed(s) in {path}; {added} new, {len(listed) - added} skipped or known.")
 
 
 @cli.command()
@@ -425,13 +275,14 @@ def _print_demo_mail(rt: Runtime) -> None:
 
 def _register_commands() -> None:
     """Commands that live in newswatch/commands/ (each small enough to own a module)."""
+    from newswatch.commands.feeds import feeds
     from newswatch.commands.index import index_group
     from newswatch.commands.kibana import kibana
     from newswatch.commands.reindex import reindex_command
     from newswatch.commands.serve import serve
     from newswatch.commands.watch import alerts_command, send_command, watch_group
 
-    for command in (index_group, kibana, reindex_command, serve, watch_group, alerts_command,
+    for command in (feeds, index_group, kibana, reindex_command, serve, watch_group, alerts_command,
                     send_command):
         cli.add_command(command)
 
@@ -459,9 +310,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         stderr.print("interrupted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # bad arguments: one line, with where to look
+        where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+        hint = f" (see: {where} --help)" if where else ""
+        _fail(exc.format_message() + hint, exc.exit_code, debug=False)
     except NewswatchError as exc:
         _fail(str(exc), 1, debug)
     except KeyboardInterrupt:

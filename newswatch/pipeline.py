@@ -13,15 +13,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, zip_longest
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from core.errors import FeedParseError, FetchError, NewswatchError
 from core.models import ArticleFailure, Feed, FeedOutcome, RunReport
+from core.runlock import run_lock
 from core.runtime import NoProgress, Progress, Runtime
 from enrich.stage import enrich_pending
 from ingest.discover import discover_feeds
@@ -29,23 +29,29 @@ from ingest.feeds import parse_feed
 from ingest.fetch import FEED_ACCEPT
 from ingest.politeness import host_key
 from ingest.stage import ItemResult, WorkItem, fetch_article, fetch_feed, handle_feed
+from ingest.urls import url_problem
 from newswatch.resources import open_runtime
 from search.stage import index_pending
 from stories.stage import cluster_pending
 
-__all__ = ["add_feed", "collect", "enrich_pending", "index_pending", "open_runtime", "run_once",
-           "subscribe"]
+__all__ = ["add_feed", "check_feed_url", "collect", "enrich_pending", "index_pending",
+           "open_runtime", "run_once", "subscribe"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 POOL_MIN_PAGES = 24  # below this many pages, extracting in-process beats starting workers
 
 
+def check_feed_url(url: str) -> None:
+    """Refuse a URL newswatch could never fetch, saying in one line what is wrong with it."""
+    problem = url_problem(url)
+    if problem:
+        raise NewswatchError(f"not a feed URL: {url.strip()[:300]!r} ({problem})")
+
+
 def add_feed(rt: Runtime, url: str, title: str = "") -> tuple[Feed, bool]:
     """Register a feed URL as given (validated, stored once); no network."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NewswatchError(f"not a feed URL: {url!r} (expected http:// or https://)")
+    check_feed_url(url)
     return rt.store.add_feed(
         url.strip(), rt.clock(), title=title, interval=rt.settings.initial_feed_interval
     )
@@ -60,9 +66,7 @@ class Subscription:
 
 def subscribe(rt: Runtime, url: str) -> Subscription:
     """Register a feed after checking it; a web page's announced feed is found and used."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NewswatchError(f"not a feed URL: {url!r} (expected http:// or https://)")
+    check_feed_url(url)
     try:
         fetched = rt.fetcher.get(url, accept=FEED_ACCEPT + ", text/html;q=0.8")
     except FetchError as exc:
@@ -71,7 +75,10 @@ def subscribe(rt: Runtime, url: str) -> Subscription:
     try:
         parsed = parse_feed(fetched.content, fetched.final_url, fetched.content_type)
     except FeedParseError as exc:
-        found = discover_feeds(fetched.content, fetched.final_url)
+        try:
+            found = discover_feeds(fetched.content, fetched.final_url)
+        except ValueError:  # a feed link urllib cannot even join (an unclosed IPv6 literal)
+            found = []
         if not found:
             raise NewswatchError(f"{url} is not a feed and announces none ({exc})") from None
         feed_url, title = found[0]
@@ -93,11 +100,12 @@ def collect(
     progress = progress or NoProgress()
     feeds = list(feeds)
     workers = max(1, rt.settings.fetch_concurrency)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+    held: dict[int, dict[str, object]] = {}  # validators stored once the work is recorded
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+    try:
         progress.start("polling feeds", len(feeds))
         outcomes: dict[int, FeedOutcome] = {}
         items: list[WorkItem] = []
-        held: dict[int, dict[str, object]] = {}  # validators stored once the work is recorded
         polls = {pool.submit(fetch_feed, rt.fetcher, f): f for f in _by_host(feeds, _feed_url)}
         for future in as_completed(polls):
             feed = polls[future]
@@ -106,15 +114,34 @@ def collect(
             progress.advance()
         report.feeds = [outcomes[f.id] for f in feeds]
         _process_items(rt, pool, items, outcomes, report, now, progress)
+    except BaseException:  # Ctrl-C, a dead database: what was not done yet stays due
+        pool.shutdown(wait=True, cancel_futures=True)
+        _keep_due(rt, [feed_id for feed_id, validators in held.items() if validators], now)
+        raise
+    pool.shutdown(wait=True)
     for feed_id, validators in held.items():
         if validators:
             rt.store.update_feed(feed_id, **validators)
     return report
 
 
+def _keep_due(rt: Runtime, feed_ids: list[int], now: datetime) -> None:
+    """Feeds polled in an interrupted pass whose entries were not all recorded: due again at
+    once (feeds not polled yet were never rescheduled, so they are due anyway)."""
+    with suppress(Exception):  # the database may be what failed; then the next poll sees it
+        for feed_id in feed_ids:
+            rt.store.update_feed(feed_id, next_poll_at=now)
+
+
 def run_once(rt: Runtime, progress: Progress | None = None, force: bool = False) -> RunReport:
     """Poll the feeds that are due (every active feed with ``force``), fetch and extract
-    what is new or changed, and index it."""
+    what is new or changed, and index it. One run at a time per state store: while another
+    holds the run lock this raises :class:`RunInProgressError` and does nothing."""
+    with run_lock(rt.store.engine):
+        return _run_once(rt, progress, force)
+
+
+def _run_once(rt: Runtime, progress: Progress | None, force: bool) -> RunReport:
     progress = progress or NoProgress()
     started = time.monotonic()
     now = rt.clock()
@@ -181,12 +208,21 @@ def _item_url(item: WorkItem) -> str:
     return item.link or item.feed.url
 
 
+def _host_of(url: str) -> str:
+    """The politeness key of ``url``; a malformed URL (stored before URLs were checked)
+    gets one of its own and fails later, as that feed's or entry's error."""
+    try:
+        return host_key(url)
+    except ValueError:
+        return f"invalid:{url}"
+
+
 def _by_host(things: list[T], url_of: Callable[[T], str]) -> list[T]:
     """Interleave ``things`` host by host, so the pool's threads are not all held up by one
     slow or strictly limited host while others wait."""
     groups: dict[str, list[T]] = defaultdict(list)
     for thing in things:
-        groups[host_key(url_of(thing))].append(thing)
+        groups[_host_of(url_of(thing))].append(thing)
     rounds = zip_longest(*groups.values())
     return [t for t in chain.from_iterable(rounds) if t is not None]
 

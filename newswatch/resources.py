@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from core.db import Store
 from core.runtime import Runtime
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from ingest.fetch import Fetcher
 from ingest.robots import RobotsCache
 from ingest.workers import ExtractorPool
@@ -35,3 +38,13 @@ def robots_for(fetcher: Fetcher) -> RobotsCache:
         agent=fetcher.settings.resolved_user_agent,
         ttl=fetcher.settings.robots_ttl_seconds,
     )
+
+
+@contextmanager
+def opened(settings: Settings | None = None) -> Iterator[Runtime]:
+    """A runtime for one command: opened from ``settings`` (default: loaded), then closed."""
+    rt = open_runtime(settings or load_settings())
+    try:
+        yield rt
+    finally:
+        rt.close()

@@ -72,14 +72,21 @@ def connection_settings() -> Settings:
 
 
 @contextmanager
-def runtime(when: datetime, settings: Settings | None = None) -> Iterator[Runtime]:
-    """An open runtime whose clock stands still at ``when``; closed afterwards."""
+def runtime(when: datetime, settings: Settings | None = None, *,
+            ingesting: bool = False) -> Iterator[Runtime]:
+    """An open runtime whose clock stands still at ``when``; closed afterwards. Ingest tasks
+    (``ingesting``) hold the run lock shared: together with each other, never with a CLI run."""
+    from core.runlock import run_lock
     from newswatch.resources import open_runtime
 
     rt = open_runtime(settings or connection_settings())
     rt.clock = lambda: when
     try:
-        yield rt
+        if ingesting:
+            with run_lock(rt.store.engine, shared=True):
+                yield rt
+        else:
+            yield rt
     finally:
         rt.close()
 
@@ -111,7 +118,7 @@ def collect_feeds(feed_ids: list[int], when: datetime,
     from core.models import RunReport
     from newswatch.pipeline import collect
 
-    with runtime(when, settings) as rt:
+    with runtime(when, settings, ingesting=True) as rt:
         wanted = set(feed_ids)
         feeds = [f for f in rt.store.list_feeds(include_paused=False) if f.id in wanted]
         report = RunReport(run_id=rt.store.start_run(when))
@@ -130,7 +137,7 @@ def enrich(when: datetime, settings: Settings | None = None) -> int:
     from core.models import RunReport
     from enrich.stage import enrich_pending
 
-    with runtime(when, settings) as rt:
+    with runtime(when, settings, ingesting=True) as rt:
         report = RunReport()
         done = enrich_pending(rt, report)
     for warning in report.warnings:
@@ -142,7 +149,7 @@ def cluster(when: datetime, settings: Settings | None = None) -> int:
     """Put every enriched article that has no story yet into one; returns how many."""
     from stories.stage import cluster_pending
 
-    with runtime(when, settings) as rt:
+    with runtime(when, settings, ingesting=True) as rt:
         return cluster_pending(rt)[0]
 
 
@@ -151,7 +158,7 @@ def index(when: datetime, settings: Settings | None = None) -> dict[str, int]:
     the newest ingest sequence number (what watches are evaluated up to)."""
     from search.stage import index_pending
 
-    with runtime(when, settings) as rt:
+    with runtime(when, settings, ingesting=True) as rt:
         indexed = index_pending(rt, with_stories=True)
         return {"indexed": indexed, "ingest_high": rt.store.ingest_high()}
 

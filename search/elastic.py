@@ -20,6 +20,11 @@ does), wildcards are ``wildcard`` queries on the indexed words, AND/OR/NOT are `
 clauses. ``title`` and ``body`` keep the text as published, analysed by ``standard``, for
 Kibana and ad-hoc queries.
 
+Every search, facet count and match carries the time budget ``query_budget_ms`` (by default
+:data:`search.query.QUERY_TIME_BUDGET_MS`) as Elasticsearch's ``timeout``; an answer that
+says ``timed_out`` is refused with :class:`search.query.QueryLimitError`, never returned as
+partial hits, and the client gives up (without retrying) shortly after the budget.
+
 The backend is in four rooms besides this one: ``elastic_client.py`` (errors, bulk writes),
 ``elastic_layout.py`` (names, templates, aliases, migrations), ``elastic_query.py`` (the query
 compiler) and ``elastic_docs.py`` (documents and snippets).
@@ -29,12 +34,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import (
+    ConnectionTimeout,
     Elasticsearch,
 )
 
@@ -73,8 +79,15 @@ from search.elastic_query import (
     query_depth,
     sort_clause,
 )
-from search.query import Node, parse_query
+from search.query import (
+    QUERY_TIME_BUDGET_MS,
+    Node,
+    QueryLimitError,
+    parse_query,
+    time_limit_error,
+)
 
+CLIENT_SLACK_SECONDS = 5.0  # the client waits this much longer than the budget it sent
 _VALID_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]{0,100}$")
 
 
@@ -87,6 +100,7 @@ class ElasticIndex(IndexLayout):
         *,
         templates_dir: Path | None = None,
         ensure_schema: bool = True,
+        query_budget_ms: float = QUERY_TIME_BUDGET_MS,
     ) -> None:
         if not settings.es_url.strip():
             raise ConfigError(
@@ -99,6 +113,7 @@ class ElasticIndex(IndexLayout):
                 "(lower-case letters, digits, '.', '_' and '-', not starting with '.', '_' or '-')"
             )
         self.prefix = prefix
+        self.query_budget_ms = query_budget_ms  # how long one search may run
         self.url = display_url(settings.es_url)
         self.templates_dir = templates_dir or TEMPLATES_DIR
         auth = (settings.es_username, settings.es_password) if settings.es_username else None
@@ -196,6 +211,7 @@ class ElasticIndex(IndexLayout):
             "size": limit,
             "source": ARTICLE_SOURCE,
             "sort": sort_clause(ranked),
+            "timeout": self._timeout,
         }
         if ranked and limit:
             highlight = {
@@ -207,8 +223,8 @@ class ElasticIndex(IndexLayout):
                 "post_tags": [HL_END],
             }
             body["highlight"] = {"fields": {"body_words": highlight}}
-        with self._errors():
-            resp = self.client.search(index=self.alias("articles"), **body)
+        with self._searching() as client:
+            resp = self._in_time(client.search(index=self.alias("articles"), **body))
         hits = []
         for hit in resp["hits"]["hits"]:
             src = hit["_source"]
@@ -252,7 +268,8 @@ class ElasticIndex(IndexLayout):
                 continue
             # filter context: no scores to compute, and the clauses can be cached
             body = {"query": {"bool": {"filter": [only, query]}}, "size": len(ids),
-                    "_source": False, "sort": ["_doc"], "track_total_hits": False}
+                    "_source": False, "sort": ["_doc"], "track_total_hits": False,
+                    "timeout": self._timeout}
             pending.append((i, body))
         alias = self.alias("articles")
         for start in range(0, len(pending), MATCH_BATCH):
@@ -266,6 +283,8 @@ class ElasticIndex(IndexLayout):
                 if "error" in item:
                     reason = item["error"].get("reason") if isinstance(item["error"], dict) else None
                     out[i] = MatchOutcome(error=f"Elasticsearch refused the query: {reason or item['error']}")
+                elif item.get("timed_out"):
+                    out[i] = MatchOutcome(error=str(time_limit_error(self.query_budget_ms)))
                 else:
                     out[i] = MatchOutcome(frozenset(h["_id"] for h in item["hits"]["hits"]))
         return [o if o is not None else MatchOutcome() for o in out]
@@ -285,13 +304,12 @@ class ElasticIndex(IndexLayout):
         aggs = {
             name: {"terms": {"field": name, "size": size, "exclude": [""]}} for name in fields
         }
-        with self._errors():
-            resp = self.client.search(
-                index=self.alias("articles"),
-                query=self._query(node, request),
-                size=0,
-                aggs=aggs,
-            )
+        query = self._query(node, request)
+        with self._searching() as client:
+            resp = self._in_time(client.search(
+                index=self.alias("articles"), query=query, size=0, aggs=aggs,
+                timeout=self._timeout,
+            ))
         result = resp.get("aggregations") or {}
         return {
             name: [(str(b["key"]), int(b["doc_count"])) for b in result[name]["buckets"]]
@@ -309,11 +327,37 @@ class ElasticIndex(IndexLayout):
         elif filters:
             query = {"bool": {"must": [query], "filter": filters}}
         if query_depth(query) > MAX_NESTED_DEPTH:
-            raise QuerySyntaxError(
+            raise QueryLimitError(
                 f"the query is nested too deeply for Elasticsearch (more than {MAX_NESTED_DEPTH} "
-                "levels of AND/OR/NOT); simplify it"
+                "levels of AND/OR/NOT); simplify it",
+                "depth", MAX_NESTED_DEPTH,
             )
         return query
+
+    @property
+    def _timeout(self) -> str:
+        """The time budget as Elasticsearch's ``timeout`` of a search."""
+        return f"{max(1, round(self.query_budget_ms))}ms"
+
+    @contextlib.contextmanager
+    def _searching(self) -> Iterator[Elasticsearch]:
+        """The client for one search: it gives up shortly after the budget the server was
+        given, and does not retry a search that ran out of time (that would triple it)."""
+        client = self.client.options(
+            request_timeout=self.query_budget_ms / 1000 + CLIENT_SLACK_SECONDS,
+            retry_on_timeout=False,
+        )
+        with self._errors():
+            try:
+                yield client
+            except ConnectionTimeout:
+                raise time_limit_error(self.query_budget_ms) from None
+
+    def _in_time(self, resp: Any) -> Any:
+        """The answer of a search, unless it ran out of time (its hits would be partial)."""
+        if resp.get("timed_out"):
+            raise time_limit_error(self.query_budget_ms)
+        return resp
 
     def _delete(self, kind: str, ids: Iterable[str]) -> int:
         alias = self.alias(kind)

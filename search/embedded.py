@@ -5,6 +5,10 @@ The query AST is compiled to SQL: each leaf (term, phrase, wildcard) becomes
 tokens are always double-quoted, and AND/OR/NOT become SQL boolean operators (so pure-negative
 queries work). Ranking is ``bm25(docs_fts, 10.0, 1.0)`` (title 10x body) over the OR of the
 query's positive leaves; queries without positive leaves rank newest first.
+
+Every search, facet count and match runs under a time budget (``query_budget_ms``, by default
+:data:`search.query.QUERY_TIME_BUDGET_MS`): a progress handler on the connection interrupts
+the statement once it is spent, and the search fails with :class:`search.query.QueryLimitError`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -36,9 +41,10 @@ from search.backend import (
     unique_requests,
 )
 from search.embedded_query import QueryCompiler, filter_sql
-from search.query import Node, parse_query
+from search.query import QUERY_TIME_BUDGET_MS, Node, parse_query, time_limit_error
 
 SCHEMA_VERSION = 3
+PROGRESS_STEPS = 1000  # SQLite VM instructions between two looks at the clock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -117,8 +123,11 @@ _HIT_COLUMNS = "d.rowid, d.id, d.url, d.title, d.source, d.published, d.body"
 class EmbeddedIndex:
     """An :class:`~search.backend.IndexBackend` in one SQLite file (WAL mode)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, *, query_budget_ms: float = QUERY_TIME_BUDGET_MS
+    ) -> None:
         self.path = Path(path)
+        self.query_budget_ms = query_budget_ms  # how long one search may run
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()  # the writer connection: one thread at a time
         self._local = threading.local()  # each thread's reader connection
@@ -232,9 +241,9 @@ class EmbeddedIndex:
         finally:
             scratch.close()
 
-    @staticmethod
     def _match_one(
-        conn: sqlite3.Connection, nodes: dict[str, Node | QuerySyntaxError], request: SearchRequest
+        self, conn: sqlite3.Connection, nodes: dict[str, Node | QuerySyntaxError],
+        request: SearchRequest,
     ) -> MatchOutcome:
         if request.query not in nodes:
             try:
@@ -245,12 +254,13 @@ class EmbeddedIndex:
         if isinstance(node, QuerySyntaxError):
             return MatchOutcome(error=str(node))
         try:
-            compiler = QueryCompiler(conn)
-            where = compiler.sql(node)
-            filters, filter_args = filter_sql(replace(request, since=None, until=None))
-            clause = " AND ".join([where, *filters])
-            rows = conn.execute(f"SELECT d.id FROM docs d WHERE {clause}",
-                                [*compiler.params, *filter_args])
+            with time_budget(conn, self.query_budget_ms):
+                compiler = QueryCompiler(conn)
+                where = compiler.sql(node)
+                filters, filter_args = filter_sql(replace(request, since=None, until=None))
+                clause = " AND ".join([where, *filters])
+                rows = conn.execute(f"SELECT d.id FROM docs d WHERE {clause}",
+                                    [*compiler.params, *filter_args]).fetchall()
             return MatchOutcome(frozenset(r[0] for r in rows))
         except (NewswatchError, sqlite3.Error) as exc:
             return MatchOutcome(error=str(exc))
@@ -320,9 +330,10 @@ class EmbeddedIndex:
         with self._reading() as conn:
             conn.execute("BEGIN")  # one snapshot for expansion, count, page and snippets
             try:
-                count, rows, snippets = self._run(conn, node, request, limit, offset)
+                with time_budget(conn, self.query_budget_ms):
+                    count, rows, snippets = self._run(conn, node, request, limit, offset)
             finally:
-                conn.execute("ROLLBACK")
+                _end_read(conn)
         hits = [
             SearchHit(
                 id=r[1],
@@ -352,23 +363,24 @@ class EmbeddedIndex:
         with self._reading() as conn:
             conn.execute("BEGIN")
             try:
-                compiler = QueryCompiler(conn)
-                where = compiler.sql(node)
-                filters, filter_args = filter_sql(request)
-                clause = " AND ".join([where, *filters])
-                args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
-                for name in fields:
-                    if name in tag_kinds:  # from the matches to their tags: never a scan
-                        sql = (f"WITH m AS MATERIALIZED (SELECT d.rowid AS rid FROM docs d "
-                               f"WHERE {clause}) SELECT t.value, count(*) AS n FROM m JOIN "
-                               f"doc_tags t ON t.rowid = m.rid AND t.kind = '{tag_kinds[name]}' "
-                               "WHERE t.value != '' GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-                    else:  # a column: source, language
-                        sql = (f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' "
-                               f"AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-                    out[name] = [(v, int(n)) for v, n in conn.execute(sql, args)]
+                with time_budget(conn, self.query_budget_ms):
+                    compiler = QueryCompiler(conn)
+                    where = compiler.sql(node)
+                    filters, filter_args = filter_sql(request)
+                    clause = " AND ".join([where, *filters])
+                    args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
+                    for name in fields:
+                        if name in tag_kinds:  # from the matches to their tags: never a scan
+                            sql = (f"WITH m AS MATERIALIZED (SELECT d.rowid AS rid FROM docs d "
+                                   f"WHERE {clause}) SELECT t.value, count(*) AS n FROM m JOIN "
+                                   f"doc_tags t ON t.rowid = m.rid AND t.kind = '{tag_kinds[name]}' "
+                                   "WHERE t.value != '' GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
+                        else:  # a column: source, language
+                            sql = (f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' "
+                                   f"AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
+                        out[name] = [(v, int(n)) for v, n in conn.execute(sql, args)]
             finally:
-                conn.execute("ROLLBACK")
+                _end_read(conn)
         return out
 
     def _run(
@@ -418,14 +430,29 @@ def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dic
     return {int(rowid): text for rowid, text in conn.execute(sql, args)}
 
 
+@contextmanager
+def time_budget(conn: sqlite3.Connection, budget_ms: float) -> Iterator[None]:
+    """Interrupt what ``conn`` runs once ``budget_ms`` have passed: a QueryLimitError."""
+    deadline = time.monotonic() + budget_ms / 1000
+
+    def spent() -> int:
+        return 1 if time.monotonic() >= deadline else 0
+
+    conn.set_progress_handler(spent, PROGRESS_STEPS)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc) and time.monotonic() >= deadline:
+            raise time_limit_error(budget_ms) from None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
-
-
-
-
-
-
+def _end_read(conn: sqlite3.Connection) -> None:
+    """End the read transaction (an interrupted statement may have ended it already)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _doc_row(doc: IndexDoc) -> tuple[Any, ...]:
@@ -434,8 +461,3 @@ def _doc_row(doc: IndexDoc) -> tuple[Any, ...]:
         doc.id, doc.url, doc.title, doc.body, doc.source, doc.source.casefold(),
         iso_utc(doc.published), iso_utc(doc.ingested), doc.language, doc.revision, extra,
     )  # fmt: skip
-
-
-
-
-

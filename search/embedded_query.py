@@ -13,7 +13,7 @@ from core.models import SearchRequest
 from search.backend import (
     iso_utc,
 )
-from search.query import And, MatchAll, Node, Not, Or, Phrase, Term
+from search.query import And, MatchAll, Node, Not, Or, Phrase, QueryLimitError, Term
 
 MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
 
@@ -73,9 +73,10 @@ class QueryCompiler:
             args += [literal, literal + "\U0010ffff"]
         rows = self.conn.execute(f"{sql} LIMIT {MAX_EXPANSIONS + 1}", args).fetchall()
         if len(rows) > MAX_EXPANSIONS:
-            raise QuerySyntaxError(
-                f"the wildcard {pattern!r} matches more than {MAX_EXPANSIONS} words; "
-                "make it more specific"
+            raise QueryLimitError(
+                f"the wildcard {pattern!r} matches more than {MAX_EXPANSIONS} words (the limit); "
+                "make it more specific",
+                "wildcard_expansions", MAX_EXPANSIONS,
             )
         return [row[0] for row in rows]
 

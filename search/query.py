@@ -4,6 +4,13 @@ Every backend compiles this AST, never the raw string, so a saved search means t
 everywhere. Semantics (see ``docs/query-language.md``): the default operator is AND (adjacent
 terms must all match); precedence is NOT/``-`` > AND > OR > implicit AND, so ``a b OR c`` means
 ``a AND (b OR c)``; ``+term`` is the same as ``term`` and ``-term`` the same as ``NOT term``.
+A part repeated under the same AND or OR is kept once (``a a`` is ``a``).
+
+What a query may cost is bounded here, for every backend and every caller (API, CLI, watches):
+its length, nesting, words and phrases, wildcard words (each one is expanded against the
+indexed words) and wildcard words that start with a wildcard (each one is looked up in all of
+them); :data:`QUERY_TIME_BUDGET_MS` bounds how long the backends let one search run. A query
+over a limit raises :class:`QueryLimitError`, whose message names the limit and its value.
 """
 
 from __future__ import annotations
@@ -22,6 +29,30 @@ MAX_QUERY_CHARS = 2000
 MAX_DEPTH = 32
 MAX_WILDCARD_WORD = 64  # characters of one wildcard word; Elasticsearch refuses far longer
 MAX_WILDCARDS = 16  # * and ? in one word (their automaton grows with each one)
+MAX_TERMS = 200  # words and phrases in one query (repeated under one AND/OR: counted once)
+MAX_WILDCARD_TERMS = 10  # words with * or ? in one query, as written (each is expanded)
+MAX_LEADING_WILDCARDS = 3  # of those, words starting with * or ? (each scans every indexed word)
+QUERY_TIME_BUDGET_MS = 2000  # a search (or its facets) running longer is stopped, on both backends
+
+
+class QueryLimitError(QuerySyntaxError):
+    """A query over one of the cost limits: ``limit`` names it, ``maximum`` is its value."""
+
+    def __init__(
+        self, message: str, limit: str, maximum: int, position: int | None = None
+    ) -> None:
+        super().__init__(message, position)
+        self.limit = limit
+        self.maximum = maximum
+
+
+def time_limit_error(budget_ms: float) -> QueryLimitError:
+    """What a backend raises when a search ran out of its time budget."""
+    return QueryLimitError(
+        f"the search ran longer than the time limit of {budget_ms:g} ms; make the query more "
+        "specific (fewer wildcards, more words or filters)",
+        "time_ms", int(budget_ms),
+    )
 
 
 @dataclass(frozen=True)
@@ -83,9 +114,9 @@ def parse_query(text: str) -> Node:
     if not isinstance(text, str):
         raise QuerySyntaxError("the query must be a string")
     if len(text) > MAX_QUERY_CHARS:
-        raise QuerySyntaxError(
+        raise QueryLimitError(
             f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}",
-            MAX_QUERY_CHARS,
+            "query_chars", MAX_QUERY_CHARS, MAX_QUERY_CHARS,
         )
     if not text.strip():
         return MatchAll()
@@ -102,15 +133,64 @@ def parse_query(text: str) -> Node:
             tree = _luqum_parse(cleaned)
     except Exception as exc:  # luqum/PLY raise ParseError, but also ValueError, AssertionError…
         raise _syntax_error(text, str(exc)) from None
+    wildcards = _Wildcards()
     try:
-        node = _convert(tree, None, 0, 0)
+        node = _convert(tree, None, 0, 0, wildcards)
     except QuerySyntaxError:
         raise
     except Exception as exc:  # RecursionError or a luqum surprise: still a syntax error
         raise QuerySyntaxError(f"cannot understand the query ({type(exc).__name__})") from None
     if node is None:
         raise QuerySyntaxError("the query has no searchable words (letters or digits)", 0)
+    wildcards.check()
+    _check_terms(node)
     return node
+
+
+class _Wildcards:
+    """Where the wildcard words of one query are, as written (a repeated one counts again)."""
+
+    def __init__(self) -> None:
+        self.all: list[int] = []
+        self.leading: list[int] = []
+
+    def add(self, word: str, position: int) -> None:
+        self.all.append(position)
+        if word[:1] in ("*", "?"):
+            self.leading.append(position)
+
+    def check(self) -> None:
+        if len(self.leading) > MAX_LEADING_WILDCARDS:
+            raise QueryLimitError(
+                f"the query has {len(self.leading)} words starting with * or ?; "
+                f"the limit is {MAX_LEADING_WILDCARDS}",
+                "leading_wildcards", MAX_LEADING_WILDCARDS, self.leading[MAX_LEADING_WILDCARDS],
+            )
+        if len(self.all) > MAX_WILDCARD_TERMS:
+            raise QueryLimitError(
+                f"the query has {len(self.all)} words with wildcards (* or ?); "
+                f"the limit is {MAX_WILDCARD_TERMS}",
+                "wildcard_terms", MAX_WILDCARD_TERMS, self.all[MAX_WILDCARD_TERMS],
+            )
+
+
+def _leaves(node: Node) -> int:
+    if isinstance(node, MatchAll):
+        return 0
+    if isinstance(node, Not):
+        return _leaves(node.item)
+    if isinstance(node, And | Or):
+        return sum(_leaves(i) for i in node.items)
+    return 1
+
+
+def _check_terms(node: Node) -> None:
+    count = _leaves(node)
+    if count > MAX_TERMS:
+        raise QueryLimitError(
+            f"the query has {count} words and phrases; the limit is {MAX_TERMS}",
+            "terms", MAX_TERMS,
+        )
 
 
 def _syntax_error(text: str, message: str) -> QuerySyntaxError:
@@ -171,16 +251,23 @@ def _check_nesting(text: str) -> None:
         elif not in_quote and ch == "(":
             depth += 1
             if depth > MAX_DEPTH:
-                raise QuerySyntaxError(f"the query is nested deeper than {MAX_DEPTH} levels", i)
+                raise _too_deep(i)
         elif not in_quote and ch == ")":
             depth -= 1
         i += 1
 
 
-def _convert(item: lq.Item, field: str | None, depth: int, steps: int) -> Node | None:
+def _too_deep(position: int | None) -> QueryLimitError:
+    return QueryLimitError(f"the query is nested deeper than {MAX_DEPTH} levels", "depth",
+                           MAX_DEPTH, position)
+
+
+def _convert(
+    item: lq.Item, field: str | None, depth: int, steps: int, wildcards: _Wildcards
+) -> Node | None:
     """Map one luqum node to ours; ``None`` means "no searchable words here" (dropped)."""
     if depth > MAX_DEPTH or steps > 4 * MAX_DEPTH:
-        raise QuerySyntaxError(f"the query is nested deeper than {MAX_DEPTH} levels", item.pos)
+        raise _too_deep(item.pos)
     steps += 1
     for cls, message in _UNSUPPORTED.items():
         if isinstance(item, cls):
@@ -189,18 +276,18 @@ def _convert(item: lq.Item, field: str | None, depth: int, steps: int) -> Node |
         words = _ESCAPED.sub(r"\1", item.value[1:-1]).lower()
         return Phrase(words, field) if _searchable(words) else None
     if isinstance(item, lq.Word):
-        return _word(item, field)
+        return _word(item, field, wildcards)
     if isinstance(item, lq.SearchField):
-        return _search_field(item, field, depth, steps)
+        return _search_field(item, field, depth, steps, wildcards)
     if isinstance(item, lq.BaseGroup):
-        return _convert(item.expr, field, depth, steps)
+        return _convert(item.expr, field, depth, steps, wildcards)
     if isinstance(item, lq.Plus):
-        return _convert(item.a, field, depth, steps)
+        return _convert(item.a, field, depth, steps, wildcards)
     if isinstance(item, lq.Not | lq.Prohibit):
-        inner = _convert(item.a, field, depth + 1, steps)
+        inner = _convert(item.a, field, depth + 1, steps, wildcards)
         return None if inner is None else Not(inner)
     if isinstance(item, lq.AndOperation | lq.UnknownOperation | lq.OrOperation):
-        parts = [_convert(op, field, depth + 1, steps) for op in item.operands]
+        parts = [_convert(op, field, depth + 1, steps, wildcards) for op in item.operands]
         items = tuple(p for p in parts if p is not None)
         if isinstance(item, lq.OrOperation):
             return _or(items)
@@ -208,7 +295,7 @@ def _convert(item: lq.Item, field: str | None, depth: int, steps: int) -> Node |
     raise QuerySyntaxError(f"unsupported syntax {str(item)!r}", item.pos)
 
 
-def _word(item: lq.Word, field: str | None) -> Node | None:
+def _word(item: lq.Word, field: str | None, wildcards: _Wildcards) -> Node | None:
     raw: str = item.value
     if raw in _OPERATOR_WORDS:
         raise QuerySyntaxError(f"use {_OPERATOR_WORDS[raw]} instead of {raw!r}", item.pos)
@@ -222,16 +309,21 @@ def _word(item: lq.Word, field: str | None) -> Node | None:
             f"wildcards (* and ?) work on single words of letters and digits, not {raw!r}",
             item.pos,
         )
-    if len(raw) > MAX_WILDCARD_WORD or sum(ch in "*?" for ch in raw) > MAX_WILDCARDS:
-        raise QuerySyntaxError(
+    too_long = len(raw) > MAX_WILDCARD_WORD
+    if too_long or sum(ch in "*?" for ch in raw) > MAX_WILDCARDS:
+        raise QueryLimitError(
             f"a word with wildcards may have at most {MAX_WILDCARDS} of them and "
             f"{MAX_WILDCARD_WORD} characters",
-            item.pos,
+            "wildcard_word_chars" if too_long else "wildcards_per_word",
+            MAX_WILDCARD_WORD if too_long else MAX_WILDCARDS, item.pos,
         )
+    wildcards.add(raw, item.pos)
     return Term(raw.lower(), field, wildcard=True)
 
 
-def _search_field(item: lq.SearchField, field: str | None, depth: int, steps: int) -> Node | None:
+def _search_field(
+    item: lq.SearchField, field: str | None, depth: int, steps: int, wildcards: _Wildcards
+) -> Node | None:
     name = str(item.name).lower()
     if field is not None:
         raise QuerySyntaxError(f"field {name!r} cannot be nested inside field {field!r}", item.pos)
@@ -242,7 +334,7 @@ def _search_field(item: lq.SearchField, field: str | None, depth: int, steps: in
             f" (put text containing ':' in quotes){hint}",
             item.pos,
         )
-    return _convert(item.expr, name, depth, steps)
+    return _convert(item.expr, name, depth, steps, wildcards)
 
 
 def _searchable(text: str) -> bool:
@@ -251,7 +343,7 @@ def _searchable(text: str) -> bool:
 
 def _and(items: tuple[Node, ...]) -> Node | None:
     items = tuple(i for i in items if not isinstance(i, MatchAll)) or items[:1]
-    items = tuple(x for i in items for x in (i.items if isinstance(i, And) else (i,)))
+    items = tuple(dict.fromkeys(x for i in items for x in (i.items if isinstance(i, And) else (i,))))
     if not items:
         return None
     return items[0] if len(items) == 1 else And(items)
@@ -260,7 +352,7 @@ def _and(items: tuple[Node, ...]) -> Node | None:
 def _or(items: tuple[Node, ...]) -> Node | None:
     if any(isinstance(i, MatchAll) for i in items):
         return MatchAll()
-    items = tuple(x for i in items for x in (i.items if isinstance(i, Or) else (i,)))
+    items = tuple(dict.fromkeys(x for i in items for x in (i.items if isinstance(i, Or) else (i,))))
     if not items:
         return None
     return items[0] if len(items) == 1 else Or(items)

@@ -9,6 +9,7 @@ from core.settings import load_settings
 from newswatch import console as out
 from newswatch.console import escape
 from newswatch.resources import open_runtime
+from search.factory import index_damage, set_damaged_index_aside
 from search.reindex import reindex
 
 stdout = Console(soft_wrap=True)
@@ -22,8 +23,16 @@ stderr = Console(stderr=True)
               help="Articles written per request to the index.")
 def reindex_command(stories: bool, batch: int) -> None:
     """Rebuild the search index from the state store (after switching NEWSWATCH_INDEX or
-    changing the index mapping). Safe to repeat: documents are replaced by id."""
+    changing the index mapping, or when the embedded index file is damaged: it is set aside
+    and rebuilt). Safe to repeat, and after a killed reindex: documents are replaced by id."""
     settings = load_settings()
+    damage = index_damage(settings)
+    if damage:
+        aside = set_damaged_index_aside(settings)
+        detail = " ".join(damage.split())[:200]
+        stderr.print(f"The search index was damaged ({escape(detail)}); it was moved to "
+                     f"{escape(str(aside))} and is rebuilt from the state store.",
+                     highlight=False, soft_wrap=True)
     rt = open_runtime(settings)
     try:
         with out.RichProgress(stderr) as progress:

@@ -4,6 +4,12 @@ The real pipeline over the demo site, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -152,3 +158,70 @@ def test_the_click_command(
     stories = len(live.index.list_stories(limit=1000))
     assert f"Reindexed {count} article(s) and {stories} story(ies)" in result.stdout
     assert str(tmp_path / "cli.sqlite") in result.stdout
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).parent / "newswatch")
+    full = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")} | env
+    return subprocess.run([exe, *args], env=full, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "torn-pages"])
+def test_a_damaged_index_file_is_reported_and_reindex_rebuilds_it(
+    open_rt: Callable[..., Runtime], demo: DemoSite, settings: Settings, damage: str
+) -> None:
+    live = _live(open_rt, demo)
+    count = live.store.count_articles()
+    path = settings.resolved_index_path
+    live.close()
+    env = {"NEWSWATCH_HOME": str(settings.home),
+           "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
+           "NEWSWATCH_EXTRACT_PROCESSES": "1"}
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database at all\n" * 4096)
+        broken = _cli(env, "search", "North Korea")
+        assert broken.returncode == 1
+        lines = broken.stderr.strip().splitlines()
+        assert len(lines) == 1 and "is damaged" in lines[0] and "newswatch reindex" in lines[0]
+    else:  # a valid header, pages overwritten in the middle (a torn write, a bad disk)
+        data = bytearray(path.read_bytes())
+        middle = len(data) // 2
+        data[middle:middle + 8192] = b"\xa5" * 8192
+        path.write_bytes(bytes(data))
+    rebuilt = _cli(env, "reindex")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "was damaged" in rebuilt.stderr and ".damaged-" in rebuilt.stderr
+    assert f"Reindexed {count} article(s)" in rebuilt.stdout
+    assert list(path.parent.glob(path.name + ".damaged-*"))  # kept for a post-mortem
+    found = _cli(env, "search", "", "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["total"] == count
+
+
+def test_a_killed_reindex_is_finished_by_the_next_one(
+    open_rt: Callable[..., Runtime], demo: DemoSite, settings: Settings, tmp_path: Path
+) -> None:
+    live = _live(open_rt, demo)
+    count = live.store.count_articles()
+    live.close()
+    env = {"NEWSWATCH_HOME": str(settings.home),
+           "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
+           "NEWSWATCH_INDEX_PATH": str(tmp_path / "fresh.sqlite"),
+           "NEWSWATCH_EXTRACT_PROCESSES": "1"}
+    exe = str(Path(sys.executable).parent / "newswatch")
+    full = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")} | env
+    killed = subprocess.Popen([exe, "reindex", "--batch", "1"], env=full,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "fresh.sqlite").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    done = _cli(env, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "damaged" not in done.stderr
+    found = _cli(env, "search", "", "--json")
+    assert json.loads(found.stdout)["total"] == count
