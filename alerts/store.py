@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core import schema as t
 from core.db import Store
-from core.errors import InvalidRequestError
+from core.errors import InvalidRequestError, NotFoundError
 from core.models import Watch
 
 
@@ -55,6 +55,7 @@ class OutboxRow:
     created_at: datetime
     sent_at: datetime | None
     last_error: str
+    channel: str = "email"  # email | webhook | apprise; recipient holds the destination URL
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def _watch(row: Any) -> Watch:
         language=row.language, story_id=row.story_id, mode=row.mode,
         min_novelty=float(row.min_novelty), watermark=int(row.watermark),
         last_evaluated_at=row.last_evaluated_at, last_digest_at=row.last_digest_at,
+        paused=bool(row.paused), destinations=tuple(json.loads(row.destinations or "[]")),
+        secret=row.secret or "",
     )
 
 
@@ -117,9 +120,61 @@ class WatchStore:
                 source=watch.source, language=watch.language, story_id=watch.story_id,
                 recipients=json.dumps(list(watch.recipients)), mode=watch.mode,
                 min_novelty=watch.min_novelty, created_at=watch.created_at,
-                watermark=watch.watermark,
+                watermark=watch.watermark, paused=watch.paused,
+                destinations=json.dumps(list(watch.destinations)), secret=watch.secret,
             ))
         return watch
+
+    EDITABLE = ("name", "query", "entities", "entity_names", "topic", "source", "language",
+                "recipients", "mode", "min_novelty", "paused", "destinations")
+
+    def update(self, watch_id: str, **values: Any) -> Watch:
+        """Change the given fields of a watch (names in ``EDITABLE``; tuples as on
+        :class:`Watch`); returns it as stored."""
+        unknown = sorted(set(values) - set(self.EDITABLE))
+        if unknown:
+            raise InvalidRequestError(f"cannot change {', '.join(unknown)} of a watch")
+        row: dict[str, Any] = {}
+        for key, value in values.items():
+            row[key] = json.dumps(list(value)) if isinstance(value, tuple | list) else value
+        w = t.watches
+        with self.store.tx() as conn:
+            if "name" in row:
+                taken = conn.execute(select(w.c.id).where(w.c.name == row["name"])
+                                     .where(w.c.id != watch_id)).first()
+                if taken is not None:
+                    raise InvalidRequestError(f"a watch named {row['name']!r} exists already")
+            if row:
+                conn.execute(w.update().where(w.c.id == watch_id).values(**row))
+            found = conn.execute(select(w).where(w.c.id == watch_id)).first()
+        if found is None:
+            raise NotFoundError(f"no watch {watch_id!r}")
+        return _watch(found)
+
+    def mute(self, watch_id: str, story_id: str, now: datetime) -> bool:
+        """Stop alerting ``watch_id`` about ``story_id``; False when it was muted already."""
+        with self.store.tx() as conn:
+            return insert_ignore(conn, t.watch_mutes, [
+                {"watch_id": watch_id, "story_id": story_id, "muted_at": now}]) == 1
+
+    def unmute(self, watch_id: str, story_id: str) -> bool:
+        m = t.watch_mutes
+        with self.store.tx() as conn:
+            done = conn.execute(m.delete().where(m.c.watch_id == watch_id)
+                                .where(m.c.story_id == story_id))
+        return bool(done.rowcount)
+
+    def muted(self, watch_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The muted stories of each of ``watch_ids``."""
+        m = t.watch_mutes
+        found: dict[str, set[str]] = {w: set() for w in watch_ids}
+        with self.engine.connect() as conn:
+            for i in range(0, len(watch_ids), 500):
+                query = select(m.c.watch_id, m.c.story_id).where(
+                    m.c.watch_id.in_(list(watch_ids[i:i + 500])))
+                for watch_id, story_id in conn.execute(query):
+                    found[watch_id].add(story_id)
+        return found
 
     def get(self, ref: str) -> Watch | None:
         """A watch by id or by name."""

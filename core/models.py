@@ -377,6 +377,9 @@ class Watch:
     watermark: int = 0
     last_evaluated_at: datetime | None = None
     last_digest_at: datetime | None = None
+    paused: bool = False
+    destinations: tuple[str, ...] = ()  # webhook (https://…) and Apprise URLs; may hold secrets
+    secret: str = field(default="", repr=False)  # signs webhook bodies (HMAC-SHA256)
 
     @property
     def kind(self) -> str:
@@ -396,5 +399,17 @@ class Watch:
             "story_id": self.story_id, "recipients": list(self.recipients), "mode": self.mode,
             "min_novelty": self.min_novelty, "created_at": self.created_at,
             "watermark": self.watermark, "last_evaluated_at": self.last_evaluated_at,
-            "last_digest_at": self.last_digest_at,
+            "last_digest_at": self.last_digest_at, "paused": self.paused,
+            "destinations": [redact_destination(d) for d in self.destinations],
         }
+
+
+def redact_destination(url: str) -> str:
+    """A destination URL fit to print: its scheme and host, everything else (tokens in paths,
+    passwords, query strings) replaced by ``…``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "…"
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    shown = f"{scheme}://{host}"
+    return shown if shown == url else shown + "/…"

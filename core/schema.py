@@ -282,6 +282,17 @@ watches = Table(  # saved searches and followed stories, with their recipients a
     Column("watermark", BigInteger, nullable=False, default=0),  # last ingest_seq evaluated
     Column("last_evaluated_at", UTCDateTime),
     Column("last_digest_at", UTCDateTime),  # end of the last digest period sent
+    Column("paused", Boolean, nullable=False, default=False),  # paused: not evaluated
+    Column("destinations", Text, nullable=False, default="[]"),  # webhook / Apprise URLs, JSON
+    Column("secret", String(64), nullable=False, default=""),  # HMAC key of its webhook bodies
+)
+
+watch_mutes = Table(  # stories one watch no longer alerts about (``watch mute``)
+    "watch_mutes",
+    metadata,
+    Column("watch_id", String(32), ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(32), primary_key=True),
+    Column("muted_at", UTCDateTime, nullable=False),
 )
 
 watch_stories = Table(  # the stories a watch has alerted about (new story once, then follow-ups)
@@ -314,7 +325,8 @@ outbox = Table(  # one email to one recipient; written with the watermark, sent 
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(320), nullable=False, unique=True),  # alert or digest key + recipient
     Column("watch_id", String(32), nullable=False),
-    Column("recipient", Text, nullable=False),
+    Column("recipient", Text, nullable=False),  # an address, or a destination URL
+    Column("channel", String(16), nullable=False, default="email"),  # email | webhook | apprise
     Column("kind", String(16), nullable=False),
     Column("content", Text, nullable=False),  # AlertContent as JSON (rendered at send time)
     Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
