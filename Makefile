@@ -49,7 +49,7 @@ eval-topics: $(STAMP)  ## topic precision/recall on our labelled set (tests/fixt
 eval-dedup: $(STAMP)  ## near-duplicate P/R on pairs we build (copies, rewrites, spun copies)
 	$(BIN)/python eval/dedup.py
 
-eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-dev and the demo site
+eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-hard-dev, clustering-dev (+ same-week) and the demo
 	$(BIN)/python eval/stories.py
 
 bench: $(STAMP) services  ## the whole pipeline over a loopback news site, per stage, against the floor (both backends)

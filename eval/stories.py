@@ -3,8 +3,10 @@
     python eval/stories.py [--data DIR] [--limit N] [--sweep] [--json OUT]
 
 Runs newswatch's real story stage (state store, enrichment, near-duplicates, clustering)
-over ../shared/data/clustering-dev (100 real events, three outlets each, fed in date
-order) and over the demo site's articles, and scores the stories against the gold events.
+over ../shared/data/clustering-hard-dev (the Gun Violence Corpus: 207 shootings, many in the
+same week), ../shared/data/clustering-dev (100 real events, three outlets each), the same
+with its dates squeezed into one week, and the demo site's articles — each fed in date
+order — and scores the stories against the gold events.
 """
 
 from __future__ import annotations
@@ -85,6 +87,34 @@ def clustering_items(root: Path, limit: int | None) -> list[Item]:
         events = list(dict.fromkeys(i.gold for i in items))[:limit]
         items = [i for i in items if i.gold in set(events)]
     return items
+
+
+def hard_items(root: Path, limit: int | None) -> list[Item]:
+    """The Gun Violence Corpus (train + dev): many shootings, five or more within a week of
+    each other — the hard case of same-kind events close in time."""
+    items = []
+    for line in (root / "clustering-hard-dev" / "gvc-dev.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        a = json.loads(line)
+        day = datetime.fromisoformat(a["date"]).replace(tzinfo=UTC)
+        source = a.get("url", "").split("/")[2] if "://" in a.get("url", "") else "unknown"
+        items.append(Item(a["doc_id"], a.get("title") or "", a.get("text") or "", source, day,
+                          a["event_id"]))
+    items.sort(key=lambda i: (i.published, i.key))
+    if limit:
+        events = list(dict.fromkeys(i.gold for i in items))[:limit]
+        items = [i for i in items if i.gold in set(events)]
+    return items
+
+
+def same_week(items: list[Item]) -> list[Item]:
+    """The same articles with their dates squeezed into one week, order kept: topic and
+    actors must tell the events apart without the help of time."""
+    start = items[0].published
+    span = max(1, len(items) - 1)
+    return [dataclasses.replace(item, published=start + timedelta(days=7 * n / span))
+            for n, item in enumerate(items)]
 
 
 def demo_items() -> list[Item]:
@@ -168,9 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     sets = [("demo site", demo_items())]
     root = data_dir(args.data)
     if (root / "clustering-dev").exists():
-        sets.insert(0, ("clustering-dev", clustering_items(root, args.limit)))
+        dev = clustering_items(root, args.limit)
+        sets[:0] = [("clustering-dev", dev), ("same-week dev", same_week(dev))]
     else:
         print(f"skipped clustering-dev: not found under {root}")
+    if (root / "clustering-hard-dev").exists():
+        sets.insert(0, ("hard-dev (GVC)", hard_items(root, args.limit)))
+    else:
+        print(f"skipped clustering-hard-dev: not found under {root}")
     print(f"{'set':<16} {'articles':>8} {'events':>6} {'stories':>7}   pairwise P/R/F1     BCubed P/R/F1     art/s")
     for name, items in sets:
         with tempfile.TemporaryDirectory() as tmp:
