@@ -189,8 +189,11 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = PAGE_ACCEPT,
     ) -> FetchResult:
-        """GET ``url``, following redirects; raises :class:`FetchError` with a short reason."""
-        deadline = time.monotonic() + self.settings.total_timeout
+        """GET ``url``, following redirects; raises :class:`FetchError` with a short reason.
+
+        ``total_timeout`` is the time the requests may be in flight, counted from when each is
+        sent: waiting for the host's politeness slot behind other pages does not use it up."""
+        budget = self.settings.total_timeout
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -210,7 +213,11 @@ class Fetcher:
                 )
             try:
                 with self.gate.slot(host):
-                    result = self._get_once(url, current, headers, deadline)
+                    sent = time.monotonic()
+                    try:
+                        result = self._get_once(url, current, headers, sent + budget)
+                    finally:
+                        budget -= time.monotonic() - sent
             except FetchError as exc:
                 if exc.retry_after is None:
                     raise
@@ -221,6 +228,8 @@ class Fetcher:
                 continue
             if isinstance(result, FetchResult):
                 return result
+            if budget <= 0:
+                raise FetchError(url, f"took longer than {self.settings.total_timeout:g}s")
             hops += 1
             if hops > self.settings.max_redirects:
                 raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
