@@ -13,22 +13,38 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from alerts.content import AlertContent, AlertItem, DigestStory, content_from_json, content_to_json
+from alerts.channels import channel_of, destination_key
+from alerts.content import (
+    AlertContent,
+    AlertItem,
+    DigestStory,
+    MatchReason,
+    content_from_json,
+    content_to_json,
+)
 from alerts.decide import Decision, Matched, decide
 from alerts.delivery import SendReport, send_outbox
 from alerts.mailer import Mailer
 from alerts.store import ArticleRow, WatchStore
+from core.errors import NewswatchError
 from core.models import Watch
 from core.runtime import Runtime
+from enrich.topics import load_taxonomy
 from search.backend import lead_snippet
+from stories.stage import story_doc
+from stories.store import StoryStore
 
 log = logging.getLogger(__name__)
 
 EVAL_CHUNK = 500  # articles matched per round (and per transaction)
 PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+MAIN_ENTITIES = 8  # a story's strongest entities an alert names
+
+Topics = tuple[tuple[str, str], ...]  # (tag, label)
 
 
 # -- watches ------------------------------------------------------------------------------
@@ -75,6 +91,8 @@ def _evaluate(
     matched: dict[str, list[ArticleRow]] = {}
     groups: dict[int, list[Watch]] = defaultdict(list)
     for w in watches:
+        if w.paused:  # not matched, but its watermark moves on: a resume starts from now
+            continue
         if w.story_id:
             matched[w.id] = [r for r in rows if r.seq > w.watermark and r.story_id == w.story_id]
         else:
@@ -86,6 +104,7 @@ def _evaluate(
             if outcome.error:
                 log.warning("watch %r: %s", w.name, outcome.error)
             matched[w.id] = [by_id[i] for i in outcome.ids if i in by_id]
+    _drop_muted(store, matched)
     interested = [w for w in watches if matched.get(w.id)]
     known = store.known_stories([w.id for w in interested])
     decisions: dict[str, list[Decision]] = {}
@@ -98,6 +117,7 @@ def _evaluate(
         decisions[w.id] = decide(w.id, w.min_novelty, candidates, {**followed, **known[w.id]})
     alerted = {d.story_id for ds in decisions.values() for d in ds}
     facts = store.story_facts(alerted)
+    about = story_context(rt, alerted)
     seqs = store.story_seqs(alerted, min((known[w][s] for w in decisions for s in known[w]
                                           if s in alerted), default=0))
     now = rt.clock()
@@ -111,12 +131,14 @@ def _evaluate(
             row = by_id[d.article_id]
             since = last_seq.get(d.story_id, 0)
             new = sum(1 for seq in seqs.get(d.story_id, ()) if since < seq <= d.seq)
+            topics, entities, covered = about.get(d.story_id, ((), (), ()))
             content = AlertContent(
                 kind="new-story" if d.kind == "new-story" else "follow-up",
                 watch_name=w.name, recipients=w.recipients or ("nobody@newswatch.invalid",),
                 story_id=d.story_id, story_title=title or row.title, items=(_item(row),),
                 outlets_count=outlets, new_count=max(new, 1), idempotency_key=d.key,
-                mail_from=rt.settings.mail_from,
+                mail_from=rt.settings.mail_from, topics=topics, entities=entities,
+                outlets=covered, reasons=(MatchReason.of(w),),
             )
             data = content_to_json(content)
             alert_rows.append({
@@ -124,14 +146,24 @@ def _evaluate(
                 "kind": d.kind, "created_at": now, "content": data,
             })
             if w.mode == "immediate":
-                outbox_rows += [_outbox_row(w.id, d.kind, data, d.key, email, now)
-                                for email in w.recipients]
+                outbox_rows += outbox_rows_for(w, d.kind, data, d.key, now)
             story_rows[(w.id, d.story_id)] = {
                 "watch_id": w.id, "story_id": d.story_id, "first_alert_at": now,
                 "last_alert_at": now, "last_seq": d.seq, "known": d.story_id in known[w.id]}
             last_seq[d.story_id] = d.seq
     return store.commit_evaluation(now, upper, [w.id for w in watches], alert_rows,
                                    outbox_rows, list(story_rows.values()))
+
+
+def _drop_muted(store: WatchStore, matched: dict[str, list[ArticleRow]]) -> None:
+    """Take the articles of each watch's muted stories (followed through merges) out of
+    what it matched: a muted story gives that watch no alert, new story or follow-up."""
+    muted = store.muted([w for w, found in matched.items() if found])
+    merged = store.merged_into({s for stories in muted.values() for s in stories})
+    for watch_id, stories in muted.items():
+        if stories:
+            stories |= {merged.get(s, s) for s in stories}
+            matched[watch_id] = [r for r in matched[watch_id] if r.story_id not in stories]
 
 
 def _item(row: ArticleRow) -> AlertItem:
@@ -147,8 +179,40 @@ def _outbox_row(watch_id: str, kind: str, content: str, alert_key: str, email: s
     """One email: the alert's content (JSON, shared by its recipients) to one address; the
     key (alert key + address) is the email's idempotency key and Message-ID."""
     return {"key": f"{alert_key}:{email.casefold()}", "watch_id": watch_id, "recipient": email,
-            "kind": kind, "content": content, "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now, "last_error": ""}
+            "channel": "email", "kind": kind, "content": content, "status": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": ""}
+
+
+def outbox_rows_for(watch: Watch, kind: str, content: str, alert_key: str,
+                    now: datetime) -> list[dict[str, object]]:
+    """Everything one alert sends: an email to each recipient and one row per destination
+    (webhook or Apprise URL, kept as the row's recipient), each delivered on its own."""
+    rows = [_outbox_row(watch.id, kind, content, alert_key, email, now)
+            for email in watch.recipients]
+    for url in dict.fromkeys(watch.destinations):
+        rows.append({**_outbox_row(watch.id, kind, content, alert_key, url, now),
+                     "key": destination_key(alert_key, url), "channel": channel_of(url)})
+    return rows
+
+
+def story_context(rt: Runtime, story_ids: Iterable[str]) -> dict[str, tuple[Topics, tuple[str, ...],
+                                                                           tuple[str, ...]]]:
+    """(topics, main entities, outlets so far) of each story, as its search document has
+    them (``stories.stage.story_doc``); topics with their taxonomy labels."""
+    stories = StoryStore(rt.store)
+    try:
+        labels = {t.name: t.label for t in load_taxonomy(rt.settings.taxonomy_path)}
+    except (NewswatchError, OSError) as exc:  # a broken taxonomy file: tags without labels
+        log.warning("topic labels unavailable: %s", exc)
+        labels = {}
+    found: dict[str, tuple[Topics, tuple[str, ...], tuple[str, ...]]] = {}
+    for story_id in sorted(set(story_ids)):
+        doc = story_doc(rt, stories, story_id)
+        if doc is not None:
+            found[story_id] = (tuple((t, labels.get(t, t)) for t in doc.topics),
+                               tuple(name for _, name in doc.entities[:MAIN_ENTITIES]),
+                               doc.outlets)
+    return found
 
 
 
@@ -181,20 +245,27 @@ def make_digests(rt: Runtime) -> int:
         for alert in pending:
             by_story[alert.story_id].append(content_from_json(alert.content))
         facts = store.story_facts(by_story)
+        about = story_context(rt, by_story)
+        reason = MatchReason.of(w)
         stories = tuple(
             DigestStory(
                 story_id=sid, story_title=facts[sid][0] or contents[0].story_title,
                 items=tuple(i for c in reversed(contents) for i in c.items),
                 outlets_count=facts[sid][1], new_count=len(contents),
+                topics=about.get(sid, (contents[-1].topics,))[0],
+                entities=about[sid][1] if sid in about else contents[-1].entities,
+                outlets=about[sid][2] if sid in about else contents[-1].outlets,
+                reasons=(reason,),
             )
             for sid, contents in by_story.items()
         )
         key = f"{w.id}:digest:{end.isoformat()}"
         digest = AlertContent(kind="digest", watch_name=w.name, recipients=w.recipients or
                               ("nobody@newswatch.invalid",), idempotency_key=key,
-                              mail_from=rt.settings.mail_from, stories=stories)
+                              mail_from=rt.settings.mail_from, stories=stories,
+                              reasons=(reason,))
         data = content_to_json(digest)
-        rows = [_outbox_row(w.id, "digest", data, key, email, now) for email in w.recipients]
+        rows = outbox_rows_for(w, "digest", data, key, now)
         store.commit_digest(w.id, end, key, [a.key for a in pending], rows)
         queued += len(rows)
     return queued

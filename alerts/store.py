@@ -9,15 +9,15 @@ insert is keyed by an idempotency key and ignores a row that is already there.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from alerts.outbox import OutboxQueries
 from core import schema as t
 from core.db import Store
 from core.errors import InvalidRequestError, NotFoundError
@@ -42,23 +42,6 @@ class ArticleRow:
 
 
 @dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    key: str
-    watch_id: str
-    recipient: str
-    kind: str
-    content: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    created_at: datetime
-    sent_at: datetime | None
-    last_error: str
-    channel: str = "email"  # email | webhook | apprise; recipient holds the destination URL
-
-
-@dataclass(frozen=True)
 class AlertRow:
     key: str
     watch_id: str
@@ -68,6 +51,11 @@ class AlertRow:
     created_at: datetime
     content: str
     digest_key: str | None
+
+
+_ARTICLE_ROW = select(*(t.articles.c[n] for n in (  # what evaluation reads (ArticleRow)
+    "id", "ingest_seq", "story_id", "duplicate_of", "novelty", "novelty_detail", "title", "url",
+    "source", "published_at", "text")))
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -101,13 +89,18 @@ def _watch(row: Any) -> Watch:
     )
 
 
-class WatchStore:
+class WatchStore(OutboxQueries):
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
 
     # watches ------------------------------------------------------------------------------
-    def add(self, watch: Watch) -> Watch:
+    def add(
+        self, watch: Watch, *, alerts: Sequence[dict[str, Any]] = (),
+        outbox: Sequence[dict[str, Any]] = (), stories: Sequence[dict[str, Any]] = (),
+    ) -> Watch:
+        """Store a new watch, and the alerts, outbox rows and story state of its backfill
+        (``alerts.backfill``) in the same transaction."""
         w = t.watches
         with self.store.tx() as conn:
             taken = conn.execute(select(w.c.id).where(w.c.name == watch.name)).first()
@@ -123,10 +116,16 @@ class WatchStore:
                 watermark=watch.watermark, paused=watch.paused,
                 destinations=json.dumps(list(watch.destinations)), secret=watch.secret,
             ))
+            insert_ignore(conn, t.alerts, alerts)
+            insert_ignore(conn, t.outbox, outbox)
+            if stories:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                conn.execute(dialect.insert(t.watch_stories).on_conflict_do_nothing(),
+                             list(stories))
         return watch
 
     EDITABLE = ("name", "query", "entities", "entity_names", "topic", "source", "language",
-                "recipients", "mode", "min_novelty", "paused", "destinations")
+                "recipients", "mode", "min_novelty", "paused", "destinations", "secret")
 
     def update(self, watch_id: str, **values: Any) -> Watch:
         """Change the given fields of a watch (names in ``EDITABLE``; tuples as on
@@ -154,8 +153,11 @@ class WatchStore:
     def mute(self, watch_id: str, story_id: str, now: datetime) -> bool:
         """Stop alerting ``watch_id`` about ``story_id``; False when it was muted already."""
         with self.store.tx() as conn:
-            return insert_ignore(conn, t.watch_mutes, [
-                {"watch_id": watch_id, "story_id": story_id, "muted_at": now}]) == 1
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            done = conn.execute(dialect.insert(t.watch_mutes).on_conflict_do_nothing()
+                                .returning(t.watch_mutes.c.story_id),
+                                {"watch_id": watch_id, "story_id": story_id, "muted_at": now})
+            return done.first() is not None
 
     def unmute(self, watch_id: str, story_id: str) -> bool:
         m = t.watch_mutes
@@ -175,6 +177,15 @@ class WatchStore:
                 for watch_id, story_id in conn.execute(query):
                     found[watch_id].add(story_id)
         return found
+
+    def resume(self, watch_id: str, high: int) -> Watch:
+        """Unpause a watch, its watermark moved up to ``high`` (never back): it alerts on
+        what enters the index from now on, not on what came while it was paused."""
+        w = t.watches
+        with self.store.tx() as conn:
+            conn.execute(update(w).where(w.c.id == watch_id, w.c.watermark < high)
+                         .values(watermark=high))
+        return self.update(watch_id, paused=False)
 
     def get(self, ref: str) -> Watch | None:
         """A watch by id or by name."""
@@ -223,13 +234,10 @@ class WatchStore:
         """Articles whose ingest sequence number lies in (lower, upper], in ingest order
         (the first ``limit`` of them)."""
         a = t.articles
-        query = (
-            select(a.c.id, a.c.ingest_seq, a.c.story_id, a.c.duplicate_of, a.c.novelty,
-                   a.c.novelty_detail, a.c.title, a.c.url, a.c.source, a.c.published_at, a.c.text)
-            .where(a.c.ingest_seq > lower, a.c.ingest_seq <= upper)
-            .order_by(a.c.ingest_seq)
-            .limit(limit)
-        )
+        return self._article_rows(_ARTICLE_ROW.where(a.c.ingest_seq > lower, a.c.ingest_seq <= upper)
+                                  .order_by(a.c.ingest_seq).limit(limit))
+
+    def _article_rows(self, query: Any) -> list[ArticleRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
@@ -242,6 +250,24 @@ class WatchStore:
             )
             for r in rows
         ]
+
+    def published_since(self, since: datetime, upper: int) -> list[tuple[str, int, str]]:
+        """(id, seq, story) of the articles up to ``upper`` published (or first seen) since."""
+        a = t.articles
+        query = (select(a.c.id, a.c.ingest_seq, a.c.story_id).order_by(a.c.ingest_seq).where(
+            a.c.ingest_seq > 0, a.c.ingest_seq <= upper,
+            func.coalesce(a.c.published_at, a.c.first_seen_at) >= since))
+        with self.engine.connect() as conn:
+            return [(r.id, int(r.ingest_seq), r.story_id or "") for r in conn.execute(query)]
+
+    def articles_with_ids(self, ids: Sequence[str]) -> list[ArticleRow]:
+        """The indexed articles among ``ids`` (as :meth:`articles_between`), in ingest order."""
+        a = t.articles
+        found: list[ArticleRow] = []
+        for i in range(0, len(ids), 500):
+            found += self._article_rows(_ARTICLE_ROW.where(a.c.id.in_(list(ids[i : i + 500])),
+                                                           a.c.ingest_seq.is_not(None)))
+        return sorted(found, key=lambda r: r.seq)
 
     def merged_into(self, story_ids: Iterable[str]) -> dict[str, str]:
         """For each merged-away story among ``story_ids``, the story it was merged into."""
@@ -372,66 +398,3 @@ class WatchStore:
                  .order_by(al.c.created_at.desc(), al.c.key.desc()).limit(limit))
         with self.engine.connect() as conn:
             return [AlertRow(**r._mapping) for r in conn.execute(query)]
-
-    # outbox -------------------------------------------------------------------------------
-    def outbox_due(self, now: datetime, limit: int = 500) -> list[OutboxRow]:
-        o = t.outbox
-        query = (select(o).where(o.c.status == "pending", o.c.next_attempt_at <= now)
-                 .order_by(o.c.id).limit(limit))
-        with self.engine.connect() as conn:
-            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
-
-    def outbox(self, watch_id: str | None = None, limit: int = 50) -> list[OutboxRow]:
-        o = t.outbox
-        query = select(o).order_by(o.c.id.desc()).limit(limit)
-        if watch_id:
-            query = query.where(o.c.watch_id == watch_id)
-        with self.engine.connect() as conn:
-            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
-
-    def outbox_counts(self) -> dict[str, int]:
-        o = t.outbox
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
-            return {status: int(n) for status, n in rows}
-
-    def claim_due(self, now: datetime, until: datetime, limit: int = 500) -> list[OutboxRow]:
-        """Take the due pending emails (oldest first, at most ``limit``) for sending until
-        ``until``, in one transaction; returns what this caller got. The update comes first,
-        so concurrent senders queue on the write lock, and its conditions are checked again
-        on each row, so a row another sender took is skipped. The lease time carries a
-        random microsecond offset that tells this caller's rows from any other's."""
-        o = t.outbox
-        lease = until + timedelta(microseconds=secrets.randbelow(1_000_000))
-        due = (select(o.c.id).where(o.c.status == "pending", o.c.next_attempt_at <= now)
-               .order_by(o.c.id).limit(limit).scalar_subquery())
-        with self.store.tx() as conn:
-            conn.execute(
-                update(o)
-                .where(o.c.id.in_(due), o.c.status == "pending", o.c.next_attempt_at <= now)
-                .values(next_attempt_at=lease)
-            )
-            rows = conn.execute(select(o).where(o.c.status == "pending",
-                                                o.c.next_attempt_at == lease).order_by(o.c.id))
-            return [OutboxRow(**r._mapping) for r in rows]
-
-    def release(self, ids: Sequence[int], when: datetime) -> None:
-        """Give claimed emails back, due again at ``when``."""
-        if ids:
-            with self.store.tx() as conn:
-                conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(ids)),
-                                                    t.outbox.c.status == "pending")
-                             .values(next_attempt_at=when))
-
-    def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        self._set(outbox_id, status="sent", sent_at=now, last_error="")
-
-    def mark_retry(self, outbox_id: int, attempts: int, when: datetime, error: str) -> None:
-        self._set(outbox_id, attempts=attempts, next_attempt_at=when, last_error=error)
-
-    def mark_failed(self, outbox_id: int, attempts: int, error: str, status: str = "failed") -> None:
-        self._set(outbox_id, status=status, attempts=attempts, last_error=error)
-
-    def _set(self, outbox_id: int, **values: Any) -> None:
-        with self.store.tx() as conn:
-            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(**values))

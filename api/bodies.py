@@ -25,7 +25,8 @@ from core.settings import Settings
 
 MAX_WATCH_BODY = 64 * 1024  # a watch: a name, up to 100 addresses, a query, 50 entities
 MAX_BODY = 16 * 1024  # anything else (no other route takes more than a form field)
-BODY_LIMITS = {("POST", "/watches"): MAX_WATCH_BODY}
+BODY_LIMITS = {("POST", "/watches"): MAX_WATCH_BODY,
+               ("PATCH", "/watches/{watch_id}"): MAX_WATCH_BODY}
 _KEY_HEADER = API_KEY_HEADER.lower().encode("latin-1")
 
 

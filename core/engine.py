@@ -23,7 +23,7 @@ def make_engine(url: str) -> Engine:
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)  # no values in errors
     except Exception as exc:  # bad URL or missing driver
         raise ConfigError(f"cannot use database URL {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":

@@ -404,12 +404,19 @@ class Watch:
         }
 
 
+HOSTED_SCHEMES = frozenset({"http", "https", "json", "jsons", "xml", "xmls", "form", "forms"})
+
+
 def redact_destination(url: str) -> str:
-    """A destination URL fit to print: its scheme and host, everything else (tokens in paths,
-    passwords, query strings) replaced by ``…``."""
+    """A destination URL fit to print. Webhooks and Apprise's json/xml/form URLs show their
+    scheme and host; other Apprise URLs only their scheme, since their first part is often a
+    token (``tgram://BOT_TOKEN/…``); paths, passwords and queries become ``…``."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "…"
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    scheme = scheme.lower()
+    if scheme not in HOSTED_SCHEMES:
+        return f"{scheme}://…"
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
     shown = f"{scheme}://{host}"
     return shown if shown == url else shown + "/…"

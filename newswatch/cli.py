@@ -222,6 +222,7 @@ def demo(port: int | None, query: str) -> None:
         for url in feed_urls:
             add_feed(rt, url)
         _demo_watch(rt)
+        started = rt.clock()
         with out.RichProgress(stderr) as progress:
             report = run_once(rt, progress, force=True)
         out.print_report(stdout, report)
@@ -241,7 +242,7 @@ def demo(port: int | None, query: str) -> None:
                 f"{len({a.source for a in articles})} outlets, {duplicates} near-duplicate(s)."
             )
             stdout.print(f"See how it developed: newswatch story {biggest.id} --why")
-        _print_demo_mail(rt)
+        _print_demo_mail(rt, started)
         stdout.print(f"\nData is in {settings.home.resolve()}; try `newswatch show ID`.")
 
 
@@ -258,19 +259,30 @@ def _demo_watch(rt: Runtime) -> None:
         stdout.print(f"Watch {DEMO_WATCH!r}: topic dprk-russia, email to analyst@example.org")
 
 
-def _print_demo_mail(rt: Runtime) -> None:
+def _print_demo_mail(rt: Runtime, started: datetime) -> None:
+    """What this run delivered (a second run that sends nothing says so)."""
     from alerts.content import content_from_json
     from alerts.mailer import MaildirMailer, mailer_for
     from alerts.render import subject_for
     from alerts.store import WatchStore
+    from alerts.watches import shown_destination
 
-    sent = [r for r in reversed(WatchStore(rt.store).outbox(limit=1000)) if r.status == "sent"]
+    store = WatchStore(rt.store)
+    now = [r for r in reversed(store.outbox(limit=1000))
+           if r.status == "sent" and r.sent_at is not None and r.sent_at >= started]
+    before = store.outbox_counts().get("sent", 0) - len(now)
     mailer = mailer_for(rt.settings)
     where = f"the maildir {mailer.path.resolve()}" if isinstance(mailer, MaildirMailer) else "SMTP"
-    stdout.print(f"\nAlert email: {len(sent)} message(s) delivered to {where}")
-    for row in sent[-10:]:
+    if not now and before:
+        stdout.print(f"\nAlert email: {before} message(s) sent by earlier runs, none by this "
+                     "one (see `newswatch alerts`)")
+        return
+    earlier = f" ({before} more by earlier runs)" if before else ""
+    stdout.print(f"\nAlert email: {len(now)} message(s) delivered to {where}{earlier}")
+    for row in now[-10:]:
         subject = subject_for(content_from_json(row.content))
-        stdout.print(f"  to {escape(row.recipient)}: {escape(subject)}")
+        to = row.recipient if row.channel == "email" else shown_destination(row.recipient)
+        stdout.print(f"  to {escape(to)}: {escape(subject)}")
 
 
 def _register_commands() -> None:

@@ -197,7 +197,7 @@ def alert_stage(rt: Runtime, report: RunReport) -> None:
         return
     sent = send_outbox(rt)
     report.sent, report.deferred = sent.sent, sent.deferred
-    report.warnings += [f"email: {e}" for e in dict.fromkeys(sent.errors)]
+    report.warnings += [f"delivery: {e}" for e in dict.fromkeys(sent.errors)]
 
 
 def _feed_url(feed: Feed) -> str:

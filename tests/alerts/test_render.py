@@ -126,7 +126,9 @@ def test_follow_up_says_what_is_new() -> None:
     rendered = render_alert(
         alert("follow-up", items=(item("a2", additions=additions),)), UNSUB, PUBLIC
     )
-    assert rendered.subject == "Update: Artillery shells reach Libya (5 outlets, 2 new)"
+    # the news in the subject: the new article's headline and what it adds
+    assert rendered.subject == ("Update: Ship unloads artillery shells in Tobruk — quotes Port "
+                                "Director Ali, new: Benghazi, Wagner Group")
     text, html = parts(parse(rendered.message))
     for body in (text, html):
         assert "new outlet: Tobruk Times" in body
@@ -134,7 +136,8 @@ def test_follow_up_says_what_is_new() -> None:
         assert "new entities: Benghazi, Wagner Group" in body
         assert "new figures: 40" in body
         assert "forty containers arrived" in body
-        assert "5 outlets, 2 new" in body
+        assert "Covered by 5 outlets so far" in body
+        assert "2 articles since your last alert" in body  # one shown: it says what the other is
 
 
 def test_describe_additions() -> None:
