@@ -268,9 +268,12 @@ def _print_demo_mail(rt: Runtime, started: datetime) -> None:
     from alerts.watches import shown_destination
 
     store = WatchStore(rt.store)
-    now = [r for r in reversed(store.outbox(limit=1000))
-           if r.status == "sent" and r.sent_at is not None and r.sent_at >= started]
-    before = store.outbox_counts().get("sent", 0) - len(now)
+    # rows of one reader's watches sent together were one message: count messages
+    messages = {(r.recipient.casefold(), r.sent_at, subject_for(content_from_json(r.content))): r
+                for r in reversed(store.outbox(limit=1000))
+                if r.status == "sent" and r.sent_at is not None}
+    now = [r for (_, sent_at, _), r in messages.items() if sent_at >= started]
+    before = len(messages) - len(now)
     mailer = mailer_for(rt.settings)
     where = f"the maildir {mailer.path.resolve()}" if isinstance(mailer, MaildirMailer) else "SMTP"
     if not now and before:
