@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from faults.heldsite import HeldSite
 
 from core.runlock import RunInProgressError, run_lock
 from core.settings import Settings
@@ -22,56 +21,11 @@ from newswatch.pipeline import add_feed
 from newswatch.resources import open_runtime
 
 EXE = str(Path(sys.executable).parent / "newswatch")
-HOLD_SECONDS = 6.0  # how long the slow feed keeps the first run busy
-
-
-def _feed(base: str) -> bytes:
-    items = "".join(
-        f"<item><title>Report {i} on the shipment</title><link>{base}/a{i}</link>"
-        f"<guid>a{i}</guid><description>{'A sentence of the summary about shells. ' * 12}"
-        "</description></item>" for i in range(3)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Slow Wire</title>'
-            f"<link>{base}/</link><description>d</description>{items}</channel></rss>").encode()
-
-
-class _Slow(BaseHTTPRequestHandler):
-    hold = threading.Event()
-    polled = threading.Event()  # a run asked for the feed: it holds the run lock now
-
-    def do_GET(self) -> None:
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        if self.path == "/feed.xml":
-            self.polled.set()
-            self.hold.wait(HOLD_SECONDS)  # the first run sits here, holding the run lock
-            body, kind = _feed(base), "application/rss+xml"
-        elif self.path == "/robots.txt":
-            body, kind = b"User-agent: *\nAllow: /\n", "text/plain"
-        else:
-            body = (f"<html><head><title>Report</title></head><body><article><h1>Report</h1>"
-                    f"<p>{'North Korean shells reached the port, officials said. ' * 20}</p>"
-                    "</article></body></html>").encode()
-            kind = "text/html"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def slow_feed() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    _Slow.hold.clear()
-    _Slow.polled.clear()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    _Slow.hold.set()
-    server.shutdown()
-    server.server_close()
+def site() -> Iterator[HeldSite]:
+    """A feed that holds the first run while it polls (and so while it holds the lock)."""
+    with HeldSite("feed", hold_seconds=6.0).serving() as held:
+        yield held
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -88,9 +42,9 @@ def _start_run(settings: Settings) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _wait_until_polling(timeout: float = 60) -> None:
-    """Until the first run asks for the slow feed (it holds the run lock from then on)."""
-    assert _Slow.polled.wait(timeout), "the first run never polled the feed"
+def _wait_until_polling(site: HeldSite, timeout: float = 60) -> None:
+    """Until the first run asks for the held feed (it holds the run lock from then on)."""
+    assert site.reached.wait(timeout), "the first run never polled the feed"
 
 
 def _articles(settings: Settings) -> int:
@@ -102,14 +56,14 @@ def _articles(settings: Settings) -> int:
 
 
 def test_a_second_run_says_one_is_in_progress_and_the_first_loses_nothing(
-    settings: Settings, slow_feed: str
+    settings: Settings, site: HeldSite
 ) -> None:
     rt = open_runtime(settings)
-    add_feed(rt, slow_feed)
+    add_feed(rt, site.feed_url)
     rt.close()
     first = _start_run(settings)
     try:
-        _wait_until_polling()
+        _wait_until_polling(site)
         second = subprocess.run([EXE, "run", "--once", "--all"], env=_env(settings),
                                 capture_output=True, text=True, timeout=120)
         assert second.returncode == 1
@@ -117,7 +71,7 @@ def test_a_second_run_says_one_is_in_progress_and_the_first_loses_nothing(
         assert len(lines) == 1 and lines[0].startswith("error: another newswatch run is in "
                                                        "progress"), second.stderr
         assert "Traceback" not in second.stderr and "IntegrityError" not in second.stderr
-        _Slow.hold.set()
+        site.release()
         _, err = first.communicate(timeout=180)
         assert first.returncode == 0, err
     finally:
@@ -130,15 +84,15 @@ def test_a_second_run_says_one_is_in_progress_and_the_first_loses_nothing(
     assert _articles(settings) == 3  # and nothing was stored twice
 
 
-def test_a_killed_run_leaves_no_lock_behind(settings: Settings, slow_feed: str) -> None:
+def test_a_killed_run_leaves_no_lock_behind(settings: Settings, site: HeldSite) -> None:
     rt = open_runtime(settings)
-    add_feed(rt, slow_feed)
+    add_feed(rt, site.feed_url)
     rt.close()
     first = _start_run(settings)
-    _wait_until_polling()
+    _wait_until_polling(site)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    _Slow.hold.set()
+    site.release()
     rt = open_runtime(settings)
     try:
         deadline = time.monotonic() + 30  # PostgreSQL notices the dead session promptly
