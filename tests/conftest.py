@@ -13,6 +13,7 @@ from pathlib import Path
 import esserver
 import pgserver
 import pytest
+from fixtures.smtp import SmtpServer
 
 from core.runtime import Runtime
 from core.settings import LOOPBACK_NETWORKS, Settings, load_settings
@@ -154,3 +155,11 @@ def es_settings(es_url: str, tmp_path: Path) -> Iterator[Settings]:
     settings = esserver.settings_for(es_url, tmp_path / "home")
     yield settings
     esserver.drop_indices(settings)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback that keeps every message it accepts."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

@@ -39,12 +39,6 @@ PUBLIC = "https://news.example.test"
 ANALYST = "analyst@example.org"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
 
 def mail_settings(settings: Settings, smtp: SmtpServer) -> Settings:
     return dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port,

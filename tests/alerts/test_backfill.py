@@ -33,12 +33,6 @@ READERS = ["analyst@example.org", "desk@example.org"]
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)  # two days after the demo's last big day
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def mrt(settings: Settings, smtp: SmtpServer) -> Iterator[Runtime]:

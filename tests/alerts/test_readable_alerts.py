@@ -36,12 +36,6 @@ PUBLIC = "https://news.example.test"
 READER = "analyst@example.org"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def mrt(settings: Settings, smtp: SmtpServer) -> Iterator[Runtime]:
