@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from core.models import Extracted, FeedEntry
+from ingest.dates import DATE_PARAMS, stated_date
 from ingest.feeds import html_to_text
 from ingest.jsonld import article_from_jsonld
+from ingest.outlets import site_name
 
-# Ask htmldate for the full timestamp when the page states one.
-_DATE_PARAMS = {
-    "extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-}
 _LANG_RE = re.compile(r"^[a-zA-Z]{2,3}")
 # The JSON-LD articleBody replaces trafilatura's text when it is at least this long and this
 # many times longer (a teaser or script-rendered page; trafilatura's own fallbacks failed).
@@ -42,6 +39,8 @@ def extract_article(html: bytes | str, url: str) -> Extracted | None:
     h1 = " ".join(" ".join(tree.xpath("(//h1)[1]//text()")).split())
     deck = _visible_deck(tree)
     ld = article_from_jsonld(tree)
+    published = stated_date(tree, canonical.strip() or url)
+    site = site_name(tree)
     doc = _trafilatura(tree, url)
     text, method = _clean(doc.text or "") if doc is not None else "", "trafilatura"
     ld_text = _clean(ld.body) if ld is not None else ""
@@ -60,8 +59,8 @@ def extract_article(html: bytes | str, url: str) -> Extracted | None:
         text=_with_deck(text, deck),
         title=title,
         author=author,
-        published=parse_page_date(meta.date),
-        sitename=(meta.sitename or "").strip(),
+        published=published,
+        sitename=site,
         language=match.group(0).lower() if match else "",
         canonical_url=canonical.strip(),
         method=method,
@@ -80,7 +79,7 @@ def _trafilatura(tree: Any, url: str) -> Any:
             with_metadata=True,
             include_comments=False,
             include_tables=False,
-            date_extraction_params=_DATE_PARAMS,
+            date_extraction_params=DATE_PARAMS,  # its date is not used: see stated_date
         )
     except Exception:  # trafilatura can trip over pathological markup: treat as empty
         return None
@@ -92,7 +91,7 @@ def _metadata(tree: Any, url: str) -> Any:
     from trafilatura.settings import Document
 
     try:
-        return extract_metadata(tree, url, _DATE_PARAMS)
+        return extract_metadata(tree, url, DATE_PARAMS)
     except Exception:  # as above: metadata is a bonus, never a reason to fail
         return Document()
 
@@ -132,19 +131,6 @@ def choose_text(
             )
         return feed
     return page
-
-
-def parse_page_date(value: str | None) -> datetime | None:
-    """A tz-aware UTC datetime from htmldate's output (full timestamp or a bare date)."""
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return None
 
 
 def _first_attr(tree: Any, xpath: str) -> str:

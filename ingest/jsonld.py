@@ -86,3 +86,35 @@ def _plain(text: str) -> str:
     text = html.unescape(text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+_SITE_TYPES = frozenset({"WebSite", "NewsMediaOrganization"})
+
+
+def site_from_jsonld(tree: Any) -> str:
+    """The site's name as the page's JSON-LD gives it: a WebSite or NewsMediaOrganization
+    item's ``name``, else the ``publisher`` name of its article. (A plain Organization's name
+    is not used: sites put their slogan there.)"""
+    sites: list[str] = []
+    publishers: list[str] = []
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        for item in _things(_loads(script.text or "")):
+            kinds = item.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            names = {k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)}
+            if names & _SITE_TYPES:
+                sites.append(_str(item.get("name")))
+            if names & _ARTICLE_TYPES and isinstance(item.get("publisher"), dict):
+                publishers.append(_str(item["publisher"].get("name")))
+    return next((" ".join(n.split()) for n in (*sites, *publishers) if n.strip()), "")
+
+
+def _things(data: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON-LD document: top level, lists and @graph (not nested values)."""
+    if isinstance(data, list):
+        for value in data:
+            yield from _things(value)
+    elif isinstance(data, dict):
+        yield data
+        if isinstance(data.get("@graph"), list):
+            yield from _things(data["@graph"])

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from core.errors import FetchError, NewswatchError
 from core.models import Article, Extracted, Feed, FeedEntry, FeedOutcome, FetchResult
@@ -24,6 +23,7 @@ from ingest.dates import choose_published, plausible
 from ingest.extract import choose_text
 from ingest.feeds import entry_hash, parse_feed
 from ingest.fetch import FEED_ACCEPT, Fetcher
+from ingest.outlets import choose_outlet
 from ingest.politeness import host_key
 from ingest.schedule import backoff_delay, jitter, next_interval
 from ingest.urls import article_id, canonicalize, choose_canonical, url_problem
@@ -263,7 +263,7 @@ def _build_article(
     return Article(
         id=article_id(canonical),
         url=canonical,
-        source=chosen.sitename or item.feed.title or urlsplit(canonical).netloc,
+        source=choose_outlet(item.feed.title, chosen.sitename, canonical, entry.title, title),
         title=title,
         text=text,
         text_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
