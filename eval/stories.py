@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     from stories.similarity import Params
 
     s = load_settings(env={})
-    default = Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)
+    default = Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days,
+                     reopen_days=s.story_reopen_days)
     report: dict[str, Any] = {"params": dataclasses.asdict(default)}
     sets = [("demo site", demo_items())]
     root = data_dir(args.data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -267,6 +268,10 @@ def story_dict(
             why = dict(d["detail"].get("why", {}))
             if why.get("shared_entities"):
                 why["shared_entities"] = [names.get(e, e) for e in why["shared_entities"]]
+            why["refused"] = [
+                {**r, "shared_entities": [names.get(e, e) for e in r.get("shared_entities", [])]}
+                for r in why.get("refused", [])
+            ]
             timeline.append({
                 "article_id": a.id, "title": a.title, "source": a.source, "url": a.url,
                 "published": a.published_at, "duplicate_of": d["duplicate_of"],
@@ -322,11 +327,52 @@ def _additions(additions: dict[str, Any]) -> str:
     return "; ".join(parts) or "nothing new"
 
 
+FEATURE_LABELS = {  # what the model's features mean, for people (stories/evidence.py)
+    "similarity": "blended similarity", "text": "same words", "entities": "same entities",
+    "title": "headline", "lede": "lede", "people": "same people",
+    "people_both": "both name people", "places": "same places",
+    "places_both": "both name places", "orgs": "same organisations",
+    "orgs_both": "both name organisations", "figures": "same figures",
+    "figures_both": "both give figures", "gap": "time gap",
+}
+
+
 def _why(why: dict[str, Any]) -> str:
-    if not why:
-        return "started the story"
-    if "duplicate_of" in why:
-        return f"near-duplicate of {why['duplicate_of']} (similarity {why['similarity']:.2f})"
-    shared = ", ".join(why.get("shared_entities", [])[:6])
-    return (f"similarity {why['total']:.2f} = text {why['text']:.2f} and entities "
-            f"{why['entities']:.2f}, time factor {why['time_factor']:.2f}; shared: {shared}")
+    lines = []
+    if "probability" in why:  # the model's decision (stories/decision.py)
+        head = (f"near-duplicate of {why['duplicate_of']} (similarity {why['similarity']:.2f}); "
+                if "duplicate_of" in why else "")
+        lines.append(f"{head}joined at probability {why['probability']:.2f}: "
+                     f"{_decided_by(why)}{_shared(why)}")
+    elif "duplicate_of" in why:
+        lines.append(f"near-duplicate of {why['duplicate_of']} (similarity {why['similarity']:.2f})")
+    elif "total" in why:  # decided before the model (similarity threshold)
+        shared = ", ".join(why.get("shared_entities", [])[:6])
+        lines.append(f"similarity {why['total']:.2f} = text {why['text']:.2f} and entities "
+                     f"{why['entities']:.2f}, time factor {why['time_factor']:.2f}; shared: {shared}")
+    else:
+        lines.append("started the story" + ("" if why.get("refused") else ": no story came close"))
+    if why.get("boilerplate_body"):
+        lines.append("its body is a site notice or stub: decided on the headline alone")
+    for refusal in why.get("refused", []):
+        lines.append(f"refused {refusal['story_id']} \"{refusal['title'][:60]}\" at "
+                     f"{refusal['probability']:.2f} ({refusal['reason']}): "
+                     f"{_decided_by(refusal)}{_shared(refusal)}")
+    return "\n         ".join(lines)
+
+
+def _decided_by(why: dict[str, Any]) -> str:
+    values = why.get("features", {})
+    parts = []
+    for name, push in why.get("decided_by", []):
+        value = values.get(name)
+        shown = f" {value:.2f}" if isinstance(value, int | float) else ""
+        if name == "gap" and isinstance(value, int | float):  # stored as log(1 + days)
+            shown = f" {math.expm1(value):.1f} days"
+        parts.append(f"{FEATURE_LABELS.get(name, name)}{shown} ({push:+.1f})")
+    return ", ".join(parts) or "no evidence either way"
+
+
+def _shared(why: dict[str, Any]) -> str:
+    shared = why.get("shared_entities", [])[:5]
+    return f"; shared: {', '.join(shared)}" if shared else ""

@@ -44,6 +44,17 @@ STOPWORDS = frozenset([  # function words: what a spinner leaves alone
 ])
 
 _WORD = re.compile(r"\w+")
+STUB_WORDS = 150  # a body this short that other, unrelated pages share is a site's stub
+NOTICE_WORDS = 120  # a notice is short: a real article that mentions cookies is not one
+NOTICE = re.compile(  # what sign-up walls, paywalls and consent pages say instead of the article
+    r"verification e-?mail|verify your (?:e-?mail|account)|confirm your e-?mail"
+    r"|(?:subscribe|sign in|log in|register) (?:now )?to (?:continue|read|keep reading|access)"
+    r"|already a (?:subscriber|member)|(?:free )?articles? (?:limit|remaining)"
+    r"|you(?:'ve| have) reached (?:your|the) (?:limit|maximum)|enable javascript"
+    r"|(?:please )?(?:turn off|disable) (?:your )?ad ?blocker|this content is (?:only )?available"
+    r"|access denied|are you a robot|unusual traffic|accept (?:all )?cookies",
+    re.IGNORECASE,
+)
 _CHUNK = 128  # shingles per block of the MinHash computation
 
 
@@ -181,6 +192,14 @@ def is_near_duplicate(new: Signature, old: Signature, threshold: float = THRESHO
     return j >= threshold or (
         j >= MIN_CONTAINMENT_JACCARD and containment(new, old) >= CONTAINMENT
     )
+
+
+def is_boilerplate(text: str) -> bool:
+    """Whether a body is a site's notice (a sign-up wall, a paywall, a verification or
+    consent page) rather than an article: short, and saying one of those things. Such a body
+    makes no page a duplicate of another and joins no story on its own."""
+    words = text.split()
+    return len(words) <= NOTICE_WORDS and bool(NOTICE.search(text))
 
 
 def to_bytes(sig: Signature) -> bytes:

@@ -13,7 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ PROFILE_TERMS = 120
 PROFILE_ENTITIES = 30
 KEY_TERMS = 10
 KEY_ENTITIES = 6
+KEY_PEOPLE = 3
 MIN_ENTITY_SALIENCE = 0.15
 
 
@@ -36,10 +37,11 @@ class Params:
 
     text_weight: float = 0.6
     entity_weight: float = 0.4
-    threshold: float = 0.13
+    threshold: float = 0.4  # the join probability (stories/decision.py; docs/stories.md)
     grace_days: float = 1.0  # no decay within this gap (same-day coverage, time zones)
     decay_days: float = 3.0  # beyond the grace, similarity falls to 1/e over this many days
-    dormant_days: float = 7.0  # a story quiet this long takes no new articles
+    dormant_days: float = 7.0  # a story quiet this long takes only articles that continue it
+    reopen_days: float = 120.0  # ... and none after this long
 
 
 @dataclass
@@ -50,6 +52,13 @@ class Profile:
     entities: dict[str, float] = field(default_factory=dict)
     entity_names: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    # what tells same-kind events apart (stories/evidence.py)
+    title: dict[str, float] = field(default_factory=dict)
+    lede: dict[str, float] = field(default_factory=dict)
+    people: dict[str, float] = field(default_factory=dict)
+    places: dict[str, float] = field(default_factory=dict)
+    orgs: dict[str, float] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
     # for novelty: what the story has said so far
     vocab: list[str] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
@@ -138,21 +147,23 @@ def absorb(profile: Profile, terms: Mapping[str, float], entities: Sequence[Enti
     names = dict(profile.entity_names)
     names.update({e.id: e.name for e in entities if e.id in weights})
     top_entities = _top(merged_entities, PROFILE_ENTITIES)
-    return Profile(
+    return replace(
+        profile,
         terms=_top(merged_terms, PROFILE_TERMS),
         entities=top_entities,
         entity_names={k: v for k, v in names.items() if k in top_entities},
         count=n + 1,
-        vocab=profile.vocab, numbers=profile.numbers, speakers=profile.speakers,
-        outlets=profile.outlets,
     )
 
 
-def keys_for(terms: Mapping[str, float], entities: Mapping[str, float]) -> list[str]:
-    """Inverted-index keys: the strongest entities and terms."""
-    top_e = sorted(entities, key=lambda e: -entities[e])[:KEY_ENTITIES]
-    top_t = sorted(terms, key=lambda t: -terms[t])[:KEY_TERMS]
-    return [f"e:{e}" for e in top_e] + [f"t:{t}" for t in top_t]
+def keys_for(terms: Mapping[str, float], entities: Mapping[str, float],
+             people: Mapping[str, float] | None = None) -> list[str]:
+    """Inverted-index keys: the strongest entities and terms, and the rarest central names
+    of people (so a follow-up that names the same person in other words still finds it)."""
+    top_e = sorted(entities, key=lambda e: (-entities[e], e))[:KEY_ENTITIES]
+    top_t = sorted(terms, key=lambda t: (-terms[t], t))[:KEY_TERMS]
+    top_p = sorted(people or {}, key=lambda p: (-(people or {})[p], p))[:KEY_PEOPLE]
+    return [f"e:{e}" for e in top_e] + [f"t:{t}" for t in top_t] + [f"p:{p}" for p in top_p]
 
 
 def _scaled(weights: Mapping[str, float]) -> dict[str, float]:

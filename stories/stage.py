@@ -13,20 +13,15 @@ from core.errors import NewswatchError
 from core.models import Article, Enrichment, StoryDoc
 from core.runtime import Runtime
 from stories import duplicates as dedup
+from stories.decision import Decision, continues, decide, shipped
+from stories.evidence import Evidence, absorb_evidence, evidence, explain, features
 from stories.novelty import assess, remember
-from stories.similarity import (
-    Params,
-    Profile,
-    absorb,
-    entity_weights,
-    keys_for,
-    similarity,
-    term_counts,
-    tfidf,
-)
+from stories.similarity import Params, Profile, absorb, keys_for, term_counts, tfidf
 from stories.store import StoryRow, StoryStore
 
 BATCH = 200
+DUPLICATE_TITLE = 0.2  # a near-duplicate whose title is this far from its original's is checked
+REFUSAL_SHOWN = 0.02  # candidates at least this probable are shown as refusals that came close
 
 
 @dataclass(frozen=True)
@@ -39,7 +34,8 @@ class Assignment:
 
 def params_for(rt: Runtime) -> Params:
     s = rt.settings
-    return Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days)
+    return Params(threshold=s.story_threshold, dormant_days=s.story_dormant_days,
+                  reopen_days=s.story_reopen_days)
 
 
 def cluster_pending(rt: Runtime) -> tuple[int, set[str]]:
@@ -98,28 +94,20 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
     duplicate = dedup.best_duplicate(fingerprint, earlier)
     counts = term_counts(article.title, article.text)
     df, n_docs = stories.document_frequencies(counts)
-    vector = tfidf(counts, df, n_docs + 1)
-    weights = entity_weights(enrichment.entities)
     when = article.published_at or article.first_seen_at
-    excluded = stories.splits_for(article.id)
-
-    chosen: StoryRow | None = None
-    why: dict[str, Any] = {}
-    if duplicate is not None:
-        original = stories.story_fields(duplicate.article_id)["story_id"]
-        if original and original not in excluded:
-            chosen = stories.get(stories.resolve(original))
-            why = {"duplicate_of": duplicate.article_id, "similarity": duplicate.similarity}
-    if chosen is None:
-        since = when - timedelta(days=params.dormant_days)
-        best: tuple[float, StoryRow, Any] | None = None
-        for story in stories.candidates(keys_for(vector, weights), since, excluded):
-            sim = similarity(vector, weights, when, Profile.from_json(story.profile),
-                             story.last_updated, params)
-            if sim.total >= params.threshold and (best is None or sim.total > best[0]):
-                best = (sim.total, story, sim)
-        if best is not None:  # candidates come without their memory: load it now
-            chosen, why = stories.get(best[1].id), best[2].as_dict()
+    boilerplate = dedup.is_boilerplate(article.text) or (
+        duplicate is not None and _shared_stub(stories, article, duplicate.article_id, df, n_docs))
+    if boilerplate:  # a notice or stub body says nothing about the event: the title does
+        duplicate, counts = None, term_counts(article.title, "")
+    ev = evidence(article.title, "" if boilerplate else article.text, enrichment.entities, df,
+                  n_docs + 1, when)
+    choice = decide_story(stories, ev, duplicate, params, stories.splits_for(article.id))
+    chosen = choice.story
+    why = choice.why
+    if boilerplate:
+        why = {**why, "boilerplate_body": True}
+    if choice.duplicate_joined is None:
+        duplicate = None
 
     profile = Profile.from_json(chosen.profile) if chosen else Profile()
     if duplicate is not None and chosen is not None:
@@ -129,14 +117,13 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
     else:
         novelty = assess(article.text, enrichment.entities, enrichment.quotes, article.source, profile)
         novelty_score, additions = novelty.score, novelty.additions
-    story = _updated_story(chosen, article, enrichment, profile, vector, when)
+    story = _updated_story(chosen, article, enrichment, profile, ev)
     detail = {"why": why, "additions": additions}
     with rt.store.tx() as conn:
         stories.count_terms(conn, counts)
         stories.save_signature(conn, article.id, fingerprint.body_hash,
                                dedup.to_bytes(fingerprint.signature), bands)
-        stories.save_story(conn, story, keys_for(
-            {k: v for k, v in story.profile["terms"].items()}, story.profile["entities"]))
+        stories.save_story(conn, story, _keys(story.profile))
         conn.execute(
             t.articles.update().where(t.articles.c.id == article.id).values(
                 story_id=story.id,
@@ -151,11 +138,110 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
                       novelty_score)
 
 
+@dataclass(frozen=True)
+class Choice:
+    story: StoryRow | None  # None: a new story
+    why: dict[str, Any]
+    duplicate_joined: str | None = None  # the near-duplicate whose story it joined
+
+
+def decide_story(
+    stories: StoryStore, ev: Evidence, duplicate: dedup.DuplicateMatch | None, params: Params,
+    excluded: set[str],
+) -> Choice:
+    """The story an article joins: every candidate story is scored by the shipped model
+    (stories/decision.py); the most probable at or above the threshold wins. A story quiet
+    for longer than the dormant window is a candidate only when the article continues it
+    (its specific people or places). A near-duplicate joins its original's story under the
+    same time check, and only when its title agrees or the model does."""
+    model = shipped()
+    threshold = params.threshold
+    original = None
+    if duplicate is not None:
+        found = stories.story_fields(duplicate.article_id)["story_id"]
+        original = stories.resolve(found) if found else None
+    since = ev.when - timedelta(days=params.reopen_days)
+    scored: list[Scored] = []
+    for story in stories.candidates(keys_for(ev.terms, ev.entities, ev.people), since, excluded):
+        profile = Profile.from_json(story.profile)
+        values = features(ev, profile, story.last_updated)
+        decision = decide(model, values)
+        gap = abs((ev.when - story.last_updated).total_seconds()) / 86400
+        allowed = gap <= params.dormant_days or continues(model, values, decision)
+        shared = sorted(set(ev.entities) & set(profile.entities), key=lambda e: (-ev.entities[e], e))
+        scored.append(Scored(story, values, decision, allowed, tuple(shared[:8])))
+    scored.sort(key=lambda s: (-s.decision.probability, s.story.id))
+
+    if original is not None and original not in excluded and duplicate is not None:
+        mine = next((s for s in scored if s.story.id == original), None)
+        if mine is not None and mine.allowed and (
+                mine.values["title"] >= DUPLICATE_TITLE or mine.decision.probability >= threshold):
+            why = {"duplicate_of": duplicate.article_id, "similarity": round(duplicate.similarity, 3),
+                   **mine.explained(), "refused": _refusals(scored, original, threshold)}
+            return Choice(stories.get(original), why, duplicate.article_id)
+    for candidate in scored:
+        if candidate.allowed and candidate.decision.probability >= threshold:
+            why = {**candidate.explained(), "refused": _refusals(scored, candidate.story.id, threshold)}
+            return Choice(stories.get(candidate.story.id), why)  # with the story's memory
+    return Choice(None, {"refused": _refusals(scored, None, threshold)} if scored else {})
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate story, what the model made of it, and whether it may take the article."""
+
+    story: StoryRow
+    values: dict[str, float]
+    decision: Decision
+    allowed: bool  # False: dormant, and the article does not continue it
+    shared_entities: tuple[str, ...]
+
+    def explained(self) -> dict[str, Any]:
+        return {"probability": round(self.decision.probability, 3),
+                "features": explain(self.values), "decided_by": self.decision.top(),
+                "shared_entities": list(self.shared_entities)}
+
+
+def _refusals(scored: list[Scored], chosen: str | None, threshold: float) -> list[dict[str, Any]]:
+    """The candidates that came closest without being chosen (for ``story ID --why``)."""
+    out = []
+    for candidate in scored:
+        p = candidate.decision.probability
+        if candidate.story.id == chosen or p < REFUSAL_SHOWN:
+            continue
+        reason = ("dormant, and not continued" if not candidate.allowed
+                  else "a likelier story won" if p >= threshold else "below the threshold")
+        out.append({"story_id": candidate.story.id, "title": candidate.story.title,
+                    "reason": reason, **candidate.explained()})
+        if len(out) == 2:
+            break
+    return out
+
+
+def _shared_stub(stories: StoryStore, article: Article, other: str,
+                 df: dict[str, int], n_docs: int) -> bool:
+    """A short body shared with a page whose title says it is about something else: a
+    site's stub (a sign-up wall, a verification notice), not the article."""
+    if len(article.text.split()) > dedup.STUB_WORDS:
+        return False
+    earlier = stories.store.get_article(other)
+    if earlier is None:
+        return False
+    mine = tfidf(term_counts(article.title, ""), df, n_docs + 1)
+    theirs = tfidf(term_counts(earlier.title, ""), df, n_docs + 1)
+    return sum(w * theirs.get(k, 0.0) for k, w in mine.items()) < DUPLICATE_TITLE
+
+
+def _keys(profile: dict[str, Any]) -> list[str]:
+    return keys_for(profile.get("terms", {}), profile.get("entities", {}), profile.get("people", {}))
+
+
 def _updated_story(
     chosen: StoryRow | None, article: Article, enrichment: Enrichment, profile: Profile,
-    vector: dict[str, float], when: Any,
+    ev: Evidence,
 ) -> StoryRow:
-    profile = absorb(profile, vector, enrichment.entities)
+    vector, when = ev.terms, ev.when
+    profile = absorb(absorb_evidence(profile, ev), vector, enrichment.entities)
     profile = remember(profile, article.text, enrichment.quotes, article.source)
     data = profile.to_json()
     # the story's title comes from its most central article: closest to the profile
@@ -186,16 +272,15 @@ def rebuild(rt: Runtime, stories: StoryStore, story_id: str) -> StoryRow | None:
         enrichment = rt.store.enrichment(article.id)
         counts = term_counts(article.title, article.text)
         df, n_docs = stories.document_frequencies(counts)
-        vector = tfidf(counts, df, n_docs + 1)
         when = article.published_at or article.first_seen_at
+        ev = evidence(article.title, article.text, enrichment.entities, df, n_docs + 1, when)
         profile = Profile.from_json(story.profile) if story else Profile()
-        story = _updated_story(story, article, enrichment, profile, vector, when)
+        story = _updated_story(story, article, enrichment, profile, ev)
     if story is None:  # no articles left: the story stays, empty, out of the index keys
         story = replace(current, article_count=0, profile={}, merged_into=current.merged_into)
     story = replace(story, id=story_id, merged_into=current.merged_into)
     with rt.store.tx() as conn:
-        keys = keys_for(story.profile.get("terms", {}), story.profile.get("entities", {}))
-        stories.save_story(conn, story, keys)
+        stories.save_story(conn, story, _keys(story.profile))
     return story
 
 

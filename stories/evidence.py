@@ -1,0 +1,225 @@
+"""What tells one event from another: the evidence an article brings, and its comparison with
+a story's profile as named features. Pure: no I/O.
+
+Same-kind events close in time (two shootings in one week, a shipment and a sanctions package
+in one conflict) share most of their vocabulary. What differs is who (the people and
+organisations at the centre), where (the places), the figures (ages, casualty counts,
+quantities) and the headline and lede, which name the event in a few words. ``features``
+turns each of these into a number in [0, 1] (plus the time gap and the story's size) for the
+decision in ``stories/decision.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from core.models import Entity
+from stories.similarity import Profile, entity_weights, tfidf, words
+
+LEDE_WORDS = 60  # the lede: the first sentences, up to this many words
+ACTOR_SALIENCE = 0.2  # an entity must matter this much to the article to be an actor
+ACTORS_KEPT = 12  # actors of each kind remembered by a story
+FIGURES_KEPT = 60
+FIGURE = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d,])|(?<![\w.])\d+(?:\.\d+)?(?![\d.])")
+NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12",
+    "fifteen": "15", "twenty": "20", "hundred": "100", "thousand": "1000",
+}
+TEXT_WEIGHT, GRACE_DAYS, DECAY_DAYS = 0.6, 1.0, 3.0  # the time-decayed blend of terms and entities
+PEOPLE_TYPES = frozenset({"person"})
+PLACE_TYPES = frozenset({"place"})
+ORG_TYPES = frozenset({"organisation", "group"})
+
+# the order of the model's weights (stories/model.json); a new feature means a new model
+FEATURES = (
+    "similarity", "text", "entities", "title", "lede", "people", "people_both", "places", "places_both",
+    "orgs", "orgs_both", "figures", "figures_both", "gap",
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An article as the story decision sees it."""
+
+    terms: dict[str, float]  # TF-IDF of title + body (the similarity vector)
+    title: dict[str, float]  # TF-IDF of the title alone
+    lede: dict[str, float]  # TF-IDF of the first sentences
+    entities: dict[str, float]  # entity id -> salience
+    people: dict[str, float]  # name token -> salience (surnames match full names)
+    places: dict[str, float]  # entity id -> salience
+    orgs: dict[str, float]
+    figures: frozenset[str]
+    when: datetime
+
+
+def lede_of(text: str) -> str:
+    """The first words of the body, cut at a sentence end near LEDE_WORDS."""
+    taken: list[str] = []
+    for token in text.split():
+        taken.append(token)
+        if (len(taken) >= LEDE_WORDS // 2 and token.endswith((".", "!", "?"))) or len(taken) >= LEDE_WORDS:
+            break
+    return " ".join(taken)
+
+
+def figures(text: str) -> frozenset[str]:
+    """Quantities in the text (digits and spelled small numbers), years left out: an age,
+    a casualty count, a number of shells or a sum tells one event from a similar one."""
+    found = set()
+    for m in FIGURE.finditer(text):
+        value = m.group(0).replace(",", "")
+        number = float(value)
+        if 1900 <= number <= 2100 and "." not in value:  # a year says little about the event
+            continue
+        if number > 1:
+            found.add(value)
+    for word in re.findall(r"[A-Za-z]+", text):
+        value = NUMBER_WORDS.get(word.lower())
+        if value:
+            found.add(value)
+    return frozenset(found)
+
+
+def actors(
+    entities: Sequence[Entity], df: Mapping[str, int], n_docs: int,
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """People (by name token, so "Shannon" meets "Alicia Shannon"), places and organisations,
+    each weighted by salience times the rarity of its name: two stories sharing a rare name
+    are far likelier one event than two sharing the president's."""
+    people: dict[str, float] = {}
+    places: dict[str, float] = {}
+    orgs: dict[str, float] = {}
+    for e in entities:
+        if e.salience < ACTOR_SALIENCE:
+            continue
+        tokens = _name_tokens(e.name)
+        if not tokens:
+            continue
+        if e.type in PEOPLE_TYPES:
+            for token in tokens:
+                people[token] = max(people.get(token, 0.0), e.salience * _idf(token, df, n_docs))
+        else:
+            rarity = max(_idf(token, df, n_docs) for token in tokens)
+            if e.type in PLACE_TYPES:
+                places[e.id] = max(places.get(e.id, 0.0), e.salience * rarity)
+            elif e.type in ORG_TYPES:
+                orgs[e.id] = max(orgs.get(e.id, 0.0), e.salience * rarity)
+    return people, places, orgs
+
+
+def _idf(token: str, df: Mapping[str, int], n_docs: int) -> float:
+    return math.log((1 + n_docs) / (1 + df.get(token, 0))) + 1
+
+
+def evidence(
+    title: str, text: str, entities: Sequence[Entity], df: Mapping[str, int], n_docs: int,
+    when: datetime, *, terms: dict[str, float] | None = None,
+) -> Evidence:
+    counts = Counter(words(text))
+    for w in words(title):
+        counts[w] += 2
+    people, places, orgs = actors(entities, df, n_docs)
+    return Evidence(
+        terms=terms if terms is not None else tfidf(counts, df, n_docs),
+        title=tfidf(Counter(words(title)), df, n_docs),
+        lede=tfidf(Counter(words(lede_of(text))), df, n_docs),
+        entities=entity_weights(entities),
+        people=people, places=places, orgs=orgs,
+        figures=figures(f"{title}\n{text}"),
+        when=when,
+    )
+
+
+def features(ev: Evidence, profile: Profile, last_updated: datetime) -> dict[str, float]:
+    """The article compared with a story, one number per name in FEATURES."""
+    people, people_both = _overlap(ev.people, profile.people)
+    places, places_both = _overlap(ev.places, profile.places)
+    orgs, orgs_both = _overlap(ev.orgs, profile.orgs)
+    story_figures = set(profile.figures)
+    figures_both = float(bool(ev.figures) and bool(story_figures))
+    shared = len(ev.figures & story_figures)
+    gap_days = abs((ev.when - last_updated).total_seconds()) / 86400
+    text = _cosine(ev.terms, profile.terms)
+    entities = _weighted_overlap(ev.entities, _scaled(profile.entities))
+    decay = math.exp(-max(0.0, gap_days - GRACE_DAYS) / DECAY_DAYS)
+    return {
+        "similarity": (TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * entities) * decay,
+        "text": text,
+        "entities": entities,
+        "title": _cosine(ev.title, profile.title),
+        "lede": _cosine(ev.lede, profile.lede),
+        "people": people, "people_both": people_both,
+        "places": places, "places_both": places_both,
+        "orgs": orgs, "orgs_both": orgs_both,
+        "figures": shared / min(len(ev.figures), len(story_figures)) if figures_both else 0.0,
+        "figures_both": figures_both,
+        "gap": math.log1p(gap_days),
+    }
+
+
+def absorb_evidence(profile: Profile, ev: Evidence) -> Profile:
+    """The profile with the article's title, lede, actors and figures folded in (call it
+    before ``absorb``, which counts the article)."""
+    n = profile.count
+    return replace(
+        profile,
+        title=_mean(profile.title, ev.title, n),
+        lede=_mean(profile.lede, ev.lede, n),
+        people=_summed(profile.people, ev.people),
+        places=_summed(profile.places, ev.places),
+        orgs=_summed(profile.orgs, ev.orgs),
+        figures=list(dict.fromkeys([*profile.figures, *sorted(ev.figures)]))[:FIGURES_KEPT],
+    )
+
+
+def explain(values: Mapping[str, float]) -> dict[str, Any]:
+    """Features rounded for the record ``story ID --why`` shows."""
+    return {k: round(v, 3) for k, v in values.items()}
+
+
+def _name_tokens(name: str) -> list[str]:
+    tokens = [w.casefold() for w in re.findall(r"[^\W\d_][\w'’-]*", name)]
+    return [w for w in tokens if len(w) > 2 and w not in {"jr", "sr", "mr", "mrs", "ms", "dr"}]
+
+
+def _overlap(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, float]:
+    """(weighted overlap, whether both sides have any): no actors on one side is no evidence."""
+    if not a or not b:
+        return 0.0, 0.0
+    return _weighted_overlap(_scaled(a), _scaled(b)), 1.0
+
+
+def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    norm = math.sqrt(sum(v * v for v in b.values()))
+    if not norm:
+        return 0.0
+    return sum(w * b.get(t, 0.0) for t, w in a.items()) / norm
+
+
+def _mean(old: Mapping[str, float], new: Mapping[str, float], n: int) -> dict[str, float]:
+    merged = {t: (old.get(t, 0.0) * n + new.get(t, 0.0)) / (n + 1) for t in set(old) | set(new)}
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:60])
+
+
+def _summed(old: Mapping[str, float], new: Mapping[str, float]) -> dict[str, float]:
+    merged = {k: old.get(k, 0.0) + new.get(k, 0.0) for k in set(old) | set(new)}
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:ACTORS_KEPT])
+
+
+def _scaled(weights: Mapping[str, float]) -> dict[str, float]:
+    top = max(weights.values(), default=0.0)
+    return {k: v / top for k, v in weights.items()} if top else {}
+
+
+def _weighted_overlap(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    keys = set(a) | set(b)
+    low = sum(min(a.get(k, 0.0), b.get(k, 0.0)) for k in keys)
+    high = sum(max(a.get(k, 0.0), b.get(k, 0.0)) for k in keys)
+    return low / high if high else 0.0
