@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check bench lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories bench-stories bench-alerts bench-api test-airflow test-faults test-long stack stack-down
+.PHONY: help venv demo test check bench lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories train-stories bench-stories bench-alerts bench-api test-airflow test-faults test-long stack stack-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ eval-dedup: $(STAMP)  ## near-duplicate P/R on pairs we build (copies, rewrites,
 
 eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-hard-dev, clustering-dev (+ same-week) and the demo
 	$(BIN)/python eval/stories.py
+
+train-stories: $(STAMP)  ## retrain the story decision (stories/model.json) with cross-validated figures; needs .[train]
+	$(BIN)/pip install -q -e '.[train]'
+	$(BIN)/python eval/train_story_model.py --write
 
 bench: $(STAMP) services  ## the whole pipeline over a loopback news site, per stage, against the floor (both backends)
 	$(BIN)/python bench/pipeline.py

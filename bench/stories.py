@@ -90,7 +90,8 @@ from ingest.urls import article_id  # noqa: E402
 from newswatch.resources import open_runtime  # noqa: E402
 from stories import duplicates as dedup  # noqa: E402
 from stories import stage as storying  # noqa: E402
-from stories.similarity import STOPWORDS, Profile, keys_for, term_counts, tfidf  # noqa: E402
+from stories.evidence import evidence  # noqa: E402
+from stories.similarity import STOPWORDS, Profile, term_counts, tfidf  # noqa: E402
 from stories.store import MAX_CANDIDATES_PER_KEY, StoryRow, StoryStore  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -356,8 +357,8 @@ def _rows(job: tuple[int, Sequence[StoryPlan], dict[str, int], int]) -> dict[str
             article = Article(a.id, a.url, a.source, a.title, a.text, "", a.published_at,
                               "feed", seen, seen, language="en")
             profile = Profile.from_json(story.profile) if story else Profile()
-            story = storying._updated_story(story, article, enrichment, profile, vector,
-                                            a.published_at)
+            ev = evidence(a.title, a.text, a.entities, df, n_docs, a.published_at, terms=vector)
+            story = storying._updated_story(story, article, enrichment, profile, ev)
             copy = plan.copies[j]
             rows["articles"].append({
                 "id": a.id, "url": a.url, "source": a.source, "title": a.title,
@@ -392,7 +393,7 @@ def _rows(job: tuple[int, Sequence[StoryPlan], dict[str, int], int]) -> dict[str
             "profile": json.dumps(story.profile, sort_keys=True)})
         rows["story_keys"].extend(
             {"key": key[:200], "story_id": story.id, "last_updated": story.last_updated}
-            for key in dict.fromkeys(keys_for(story.profile["terms"], story.profile["entities"])))
+            for key in dict.fromkeys(storying._keys(story.profile)))
     rows["dedup_bands"].sort()  # in key order: the index takes them faster
     return rows
 

@@ -55,9 +55,10 @@ def prune_revisions(rt: Runtime, now: datetime) -> int:
 def dormant_stories(rt: Runtime, now: datetime) -> dict[str, int]:
     """How many stories are active and how many went dormant in the last day.
 
-    Dormancy needs no write: an article joins only stories updated within
-    ``story_dormant_days`` of its own date (see ``stories.stage``), so a story closes by
-    itself, and an article that arrives late can still join the story it belongs to."""
+    Dormancy needs no write: an article joins a story updated within
+    ``story_dormant_days`` of its own date, or a quieter one only when it continues it (see
+    ``stories.stage.decide_story``), so a story closes by itself, and an article that
+    arrives late can still join the story it belongs to."""
     s = t.stories
     cutoff = now - timedelta(days=rt.settings.story_dormant_days)
     live = s.c.merged_into.is_(None)

@@ -81,9 +81,9 @@ def figures(text: str) -> frozenset[str]:
         if number > 1:
             found.add(value)
     for word in re.findall(r"[A-Za-z]+", text):
-        value = NUMBER_WORDS.get(word.lower())
-        if value:
-            found.add(value)
+        spelled = NUMBER_WORDS.get(word.lower())
+        if spelled:
+            found.add(spelled)
     return frozenset(found)
 
 
