@@ -46,6 +46,10 @@ class MatchReason:
     source: str = ""
     language: str = ""
     follows_story: bool = False  # the watch follows this one story
+    # how this alert's article reached a search watch: "" it matched; "following" it did
+    # not match but develops a story the watch alerted about; "split" its story was split
+    # off one the watch alerted about
+    via: str = ""
 
     @classmethod
     def of(cls, watch: Watch) -> MatchReason:
@@ -220,7 +224,8 @@ def _facts_dict(about: AlertContent | DigestStory) -> dict[str, Any]:
 def reason_dict(reason: MatchReason) -> dict[str, Any]:
     return {"watch_id": reason.watch_id, "watch_name": reason.watch_name, "query": reason.query,
             "topic": reason.topic, "entities": list(reason.entities), "source": reason.source,
-            "language": reason.language, "follows_story": reason.follows_story}
+            "language": reason.language, "follows_story": reason.follows_story,
+            "via": reason.via}
 
 
 def _item_dict(item: AlertItem) -> dict[str, Any]:

@@ -269,7 +269,9 @@ def story_page_url(base: str, story_id: str) -> str:
 
 
 def describe_reason(reason: MatchReason) -> list[str]:
-    """What a watch asks for, as short phrases ("query “shells OR munitions”")."""
+    """What a watch asks for, as short phrases ("query “shells OR munitions”"); for an
+    article it did not match itself, why it came (it develops, or was split off, a story
+    the watch alerted about) with what the watch asks for."""
     found = []
     if reason.follows_story:
         found.append("you follow this story")
@@ -283,6 +285,11 @@ def describe_reason(reason: MatchReason) -> list[str]:
         found.append(f"from {one_line(reason.source, 60)}")
     if reason.language:
         found.append(f"in language {one_line(reason.language, 10)}")
+    asks = f" (the watch asks for {', '.join(found)})" if found else ""
+    if reason.via == "following":  # the article alone does not match: say why it came
+        return [f"follows a story you were alerted about, which this article develops{asks}"]
+    if reason.via == "split":
+        return [f"a story split off one you were alerted about{asks}"]
     return found
 
 

@@ -29,6 +29,7 @@ from alerts.content import (
 from alerts.decide import Decision, Matched, decide
 from alerts.delivery import SendReport, send_outbox
 from alerts.mailer import Mailer
+from alerts.splits import split_matches, split_part
 from alerts.store import ArticleRow, WatchStore
 from core.errors import NewswatchError
 from core.models import Watch
@@ -85,18 +86,20 @@ def evaluate_watches(rt: Runtime) -> int:
 def _evaluate(
     rt: Runtime, store: WatchStore, watches: list[Watch], rows: list[ArticleRow], upper: int
 ) -> int:
-    merged = store.merged_into(r.story_id for r in rows if r.story_id)
+    merged = store.merged_into([r.story_id for r in rows if r.story_id]
+                               + [w.story_id for w in watches if w.story_id])
     rows = [replace(r, story_id=merged.get(r.story_id, r.story_id)) for r in rows]
-    by_id = {r.id: r for r in rows}
     matched: dict[str, list[ArticleRow]] = {}
     groups: dict[int, list[Watch]] = defaultdict(list)
     for w in watches:
         if w.paused:  # not matched, but its watermark moves on: a resume starts from now
             continue
         if w.story_id:
-            matched[w.id] = [r for r in rows if r.seq > w.watermark and r.story_id == w.story_id]
+            story = merged.get(w.story_id, w.story_id)  # followed through merges
+            matched[w.id] = [r for r in rows if r.seq > w.watermark and r.story_id == story]
         else:
             groups[w.watermark].append(w)
+    by_id = {r.id: r for r in rows}
     for watermark, group in groups.items():
         ids = [r.id for r in rows if r.seq > watermark]
         outcomes = rt.index.match([w.request() for w in group], ids)
@@ -104,17 +107,101 @@ def _evaluate(
             if outcome.error:
                 log.warning("watch %r: %s", w.name, outcome.error)
             matched[w.id] = [by_id[i] for i in outcome.ids if i in by_id]
+    direct = {w: {r.id for r in found} for w, found in matched.items()}
+    _follow(store, [w for group in groups.values() for w in group], rows, matched)
     _drop_muted(store, matched)
     interested = [w for w in watches if matched.get(w.id)]
-    known = store.known_stories([w.id for w in interested])
+    known, stored = _known(store, interested)
     decisions: dict[str, list[Decision]] = {}
     for w in interested:
-        followed = {w.story_id: 0} if w.story_id else {}
-        candidates = [
-            Matched(r.id, r.story_id, r.seq, r.novelty, r.duplicate_of, r.additions)
-            for r in matched[w.id]
-        ]
-        decisions[w.id] = decide(w.id, w.min_novelty, candidates, {**followed, **known[w.id]})
+        followed = {merged.get(w.story_id, w.story_id): 0} if w.story_id else {}
+        decisions[w.id] = decide(w.id, w.min_novelty, _candidates(matched[w.id]),
+                                 {**followed, **known[w.id]})
+    why = {(w, d.article_id): "" if d.article_id in direct.get(w, ()) else "following"
+           for w, ds in decisions.items() for d in ds}
+    return _store_alerts(rt, store, interested, decisions, known, stored, by_id, why,
+                         upper, [w.id for w in watches])
+
+
+def tell_split(rt: Runtime, story_id: str) -> int:
+    """Right after a person split ``story_id`` off another story (``stories.stage.split``):
+    a "new story" alert for it to each search watch that was alerted about the story it
+    left and matches it (``alerts.splits``), stored with its emails in one transaction and
+    sent by the next ``deliver``. No follow-ups: the part is news as a whole. Returns the
+    alerts created."""
+    store = WatchStore(rt.store)
+    part = split_part(store, story_id)
+    if part is None:
+        return 0
+    searching = [w for w in store.all() if not w.paused and not w.story_id]
+    found = split_matches(rt, store, part, searching)
+    if not found.matched and not found.known:
+        return 0
+    watches = [w for w in searching if w.id in found.matched]
+    known, stored = _known(store, watches)
+    decisions = {w.id: [d for d in decide(w.id, w.min_novelty, _candidates(found.matched[w.id]),
+                                          known[w.id]) if d.kind == "new-story"]
+                 for w in watches}
+    rows = {r.id: r for hits in found.matched.values() for r in hits}
+    why = {(w, d.article_id): "split" for w, ds in decisions.items() for d in ds}
+    now = rt.clock()
+    followed = [{"watch_id": w, "story_id": s, "first_alert_at": now, "last_alert_at": now,
+                 "last_seq": seq, "known": False} for w, s, seq in found.known]
+    return _store_alerts(rt, store, watches, decisions, known, stored, rows, why, 0, [],
+                         followed)
+
+
+def _follow(store: WatchStore, watches: list[Watch], rows: list[ArticleRow],
+            matched: dict[str, list[ArticleRow]]) -> None:
+    """A search watch follows the stories it has matched: add to what it matched their
+    later articles, which ``decide`` alerts by novelty. Followed are the stories it was
+    alerted about before (through merges) and those it matches in this batch, after the
+    first article it matched there that opens them (a near-duplicate does not)."""
+    following = store.following({r.story_id for r in rows if r.story_id})
+    for w in watches:
+        found = matched.get(w.id, [])
+        first: dict[str, int] = {}
+        for r in found:
+            if r.story_id and not r.duplicate_of:
+                first[r.story_id] = min(first.get(r.story_id, r.seq), r.seq)
+        knows = following.get(w.id, {})
+        if not knows and not first:
+            continue
+        have = {r.id for r in found}
+        more = [r for r in rows if r.seq > w.watermark and r.story_id and r.id not in have
+                and (r.story_id in knows or r.seq > first.get(r.story_id, r.seq))]
+        if more:
+            matched[w.id] = sorted(found + more, key=lambda r: r.seq)
+
+
+def _known(store: WatchStore, watches: list[Watch]) -> tuple[dict[str, dict[str, int]],
+                                                           set[tuple[str, str]]]:
+    """The stories each watch has alerted about, through merges, with the last alerted
+    ingest number; and the (watch, story) pairs as stored."""
+    raw = store.known_stories([w.id for w in watches])
+    merged = store.merged_into({s for stories in raw.values() for s in stories})
+    known: dict[str, dict[str, int]] = {}
+    for watch_id, stories in raw.items():
+        known[watch_id] = {}
+        for story, seq in stories.items():
+            now = merged.get(story, story)
+            known[watch_id][now] = max(known[watch_id].get(now, 0), seq)
+    return known, {(w, s) for w, stories in raw.items() for s in stories}
+
+
+def _candidates(rows: list[ArticleRow]) -> list[Matched]:
+    return [Matched(r.id, r.story_id, r.seq, r.novelty, r.duplicate_of, r.additions)
+            for r in rows]
+
+
+def _store_alerts(
+    rt: Runtime, store: WatchStore, watches: list[Watch], decisions: dict[str, list[Decision]],
+    known: dict[str, dict[str, int]], stored: set[tuple[str, str]],
+    by_id: dict[str, ArticleRow], why: dict[tuple[str, str], str], upper: int,
+    moved: list[str], more_stories: Iterable[dict[str, object]] = (),
+) -> int:
+    """Write ``decisions`` as alerts, their outbox rows and the watches' story state, and
+    move the ``moved`` watches' watermarks to ``upper``, in one transaction."""
     alerted = {d.story_id for ds in decisions.values() for d in ds}
     facts = store.story_facts(alerted)
     about = story_context(rt, alerted)
@@ -124,7 +211,7 @@ def _evaluate(
     alert_rows: list[dict[str, object]] = []
     outbox_rows: list[dict[str, object]] = []
     story_rows: dict[tuple[str, str], dict[str, object]] = {}
-    for w in interested:
+    for w in watches:
         last_seq = dict(known[w.id])
         for d in decisions[w.id]:
             title, outlets = facts.get(d.story_id, ("", 0))
@@ -138,7 +225,8 @@ def _evaluate(
                 story_id=d.story_id, story_title=title or row.title, items=(_item(row),),
                 outlets_count=outlets, new_count=max(new, 1), idempotency_key=d.key,
                 mail_from=rt.settings.mail_from, topics=topics, entities=entities,
-                outlets=covered, reasons=(MatchReason.of(w),),
+                outlets=covered, reasons=(replace(MatchReason.of(w),
+                                                  via=why.get((w.id, d.article_id), "")),),
             )
             data = content_to_json(content)
             alert_rows.append({
@@ -149,10 +237,10 @@ def _evaluate(
                 outbox_rows += outbox_rows_for(w, d.kind, data, d.key, now)
             story_rows[(w.id, d.story_id)] = {
                 "watch_id": w.id, "story_id": d.story_id, "first_alert_at": now,
-                "last_alert_at": now, "last_seq": d.seq, "known": d.story_id in known[w.id]}
+                "last_alert_at": now, "last_seq": d.seq, "known": (w.id, d.story_id) in stored}
             last_seq[d.story_id] = d.seq
-    return store.commit_evaluation(now, upper, [w.id for w in watches], alert_rows,
-                                   outbox_rows, list(story_rows.values()))
+    return store.commit_evaluation(now, upper, moved, alert_rows, outbox_rows,
+                                   [*more_stories, *story_rows.values()])
 
 
 def _drop_muted(store: WatchStore, matched: dict[str, list[ArticleRow]]) -> None:

@@ -127,9 +127,10 @@ class WatchStore(OutboxQueries):
     EDITABLE = ("name", "query", "entities", "entity_names", "topic", "source", "language",
                 "recipients", "mode", "min_novelty", "paused", "destinations", "secret")
 
-    def update(self, watch_id: str, **values: Any) -> Watch:
+    def update(self, watch_id: str, *, forget_stories: bool = False, **values: Any) -> Watch:
         """Change the given fields of a watch (names in ``EDITABLE``; tuples as on
-        :class:`Watch`); returns it as stored."""
+        :class:`Watch`); returns it as stored. ``forget_stories``: in the same transaction,
+        forget the stories it has alerted about, so it no longer follows them."""
         unknown = sorted(set(values) - set(self.EDITABLE))
         if unknown:
             raise InvalidRequestError(f"cannot change {', '.join(unknown)} of a watch")
@@ -145,6 +146,8 @@ class WatchStore(OutboxQueries):
                     raise InvalidRequestError(f"a watch named {row['name']!r} exists already")
             if row:
                 conn.execute(w.update().where(w.c.id == watch_id).values(**row))
+            if forget_stories:
+                conn.execute(delete(t.watch_stories).where(t.watch_stories.c.watch_id == watch_id))
             found = conn.execute(select(w).where(w.c.id == watch_id)).first()
         if found is None:
             raise NotFoundError(f"no watch {watch_id!r}")
@@ -288,6 +291,52 @@ class WatchStore(OutboxQueries):
                 end = out[end]
             out[start] = end
         return out
+
+    def merged_from(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """Each of ``story_ids`` and every story merged into it (directly or through
+        others), mapped to it: the ids under which a watch may have known it."""
+        s = t.stories
+        root = {i: i for i in story_ids}
+        frontier = list(root)
+        while frontier:
+            found: list[str] = []
+            with self.engine.connect() as conn:
+                for i in range(0, len(frontier), 500):
+                    for r in conn.execute(select(s.c.id, s.c.merged_into).where(
+                            s.c.merged_into.in_(frontier[i : i + 500]))):
+                        if r.id not in root:
+                            root[r.id] = root[r.merged_into]
+                            found.append(r.id)
+            frontier = found
+        return root
+
+    def following(self, story_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """The watches that have alerted about any of ``story_ids`` (also under the id of a
+        story merged into it since): watch -> story -> last alerted ingest number."""
+        root = self.merged_from(story_ids)
+        ws = t.watch_stories
+        ids = sorted(root)
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                query = select(ws.c.watch_id, ws.c.story_id, ws.c.last_seq).where(
+                    ws.c.story_id.in_(ids[i : i + 500]))
+                for watch_id, story_id, seq in conn.execute(query):
+                    known = out.setdefault(watch_id, {})
+                    story = root[story_id]
+                    known[story] = max(known.get(story, 0), int(seq))
+        return out
+
+    def new_story_articles(self, article_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """(watch, article) of the "new story" alerts that showed one of ``article_ids``."""
+        al = t.alerts
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(article_ids), 500):
+                query = select(al.c.watch_id, al.c.article_id).where(
+                    al.c.kind == "new-story", al.c.article_id.in_(list(article_ids[i : i + 500])))
+                found |= {(r.watch_id, r.article_id) for r in conn.execute(query)}
+        return found
 
     def known_stories(self, watch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """For each watch, the stories it has alerted about and the last alerted sequence."""

@@ -149,7 +149,8 @@ def follow_story(
 
 
 def edit_watch(rt: Runtime, ref: str, changes: Changes) -> Edited:
-    """Change a watch; what it matches changes from now on (nothing is matched again)."""
+    """Change a watch; what it matches changes from now on (nothing is matched again). A
+    new query or filter also ends its following of the stories it was alerted about."""
     watch = get_watch(rt, ref)
     c = changes
     optional = (c.name, c.query, c.entities, c.topic, c.source, c.language, c.mode,
@@ -193,7 +194,9 @@ def edit_watch(rt: Runtime, ref: str, changes: Changes) -> Edited:
         new = replace(new, secret=secrets.token_hex(32))
     _checked(rt, new)
     fields = [f for f in WatchStore.EDITABLE if getattr(new, f) != getattr(watch, f)]
-    stored = WatchStore(rt.store).update(watch.id, **{f: getattr(new, f) for f in fields})
+    searches = any(f in _SEARCH_FIELDS for f in fields)  # it no longer follows what it found
+    stored = WatchStore(rt.store).update(watch.id, forget_stories=searches,
+                                         **{f: getattr(new, f) for f in fields})
     digests = 0
     if watch.mode in PERIODS and stored.mode not in PERIODS:
         digests = flush_digest(rt, stored)

@@ -18,7 +18,7 @@ from core.runtime import Runtime
 from core.settings import LOOPBACK_NETWORKS, load_settings
 from newswatch import console as out
 from newswatch.console import escape
-from newswatch.pipeline import add_feed, run_once
+from newswatch.pipeline import add_feed, run_once, split_story
 from newswatch.resources import opened as runtime
 from search.entities import resolve_entity
 from search.stage import index_stories
@@ -174,7 +174,7 @@ def stories(topic: str | None, limit: int, as_json: bool) -> None:
 def story(args: tuple[str, ...], why: bool, as_json: bool) -> None:
     """Show a story (`story ID [--why]`), or correct the machine:
     `story merge A B` moves story B into A; `story split ID ARTICLE...` moves articles out."""
-    from stories.stage import merge, split
+    from stories.stage import merge
     from stories.store import StoryStore
 
     with runtime() as rt:
@@ -189,9 +189,11 @@ def story(args: tuple[str, ...], why: bool, as_json: bool) -> None:
             else:
                 if len(args) < 3:
                     raise NewswatchError("usage: newswatch story split STORY_ID ARTICLE_ID...")
-                result = split(rt, args[1], list(args[2:]))
-                index_stories(rt, [args[1], result.id])
+                result, told = split_story(rt, args[1], list(args[2:]))
                 stdout.print(f"Split {len(args) - 2} article(s) into new story {result.id}")
+                if told:
+                    stdout.print(f"{told} watch(es) alerted about it as a new story (sent "
+                                 "with the next `newswatch run` or `newswatch send`)")
             return
         if len(args) != 1:
             raise NewswatchError("usage: newswatch story ID [--why] [--json]")

@@ -31,11 +31,12 @@ from ingest.politeness import host_key
 from ingest.stage import ItemResult, WorkItem, fetch_article, fetch_feed, handle_feed
 from ingest.urls import url_problem
 from newswatch.resources import open_runtime
-from search.stage import index_pending
-from stories.stage import cluster_pending
+from search.stage import index_pending, index_stories
+from stories.stage import cluster_pending, split
+from stories.store import StoryRow
 
 __all__ = ["add_feed", "check_feed_url", "collect", "enrich_pending", "index_pending",
-           "open_runtime", "run_once", "subscribe"]
+           "open_runtime", "run_once", "split_story", "subscribe"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,6 +182,19 @@ class _StageClock:
         finally:
             spent = time.monotonic() - started
             self.report.stage_seconds[stage] = self.report.stage_seconds.get(stage, 0.0) + spent
+
+
+def split_story(rt: Runtime, story_id: str, article_ids: list[str]) -> tuple[StoryRow, int]:
+    """A person's correction: ``article_ids`` leave ``story_id`` for a story of their own
+    (``stories.stage.split``), both are re-indexed, and the watches that were alerted about
+    ``story_id`` and match the part get one "new story" alert for it
+    (``alerts.stage.tell_split``; sent with the next delivery). Returns the new story and
+    the alerts. The one way the CLI (and any other caller) splits a story."""
+    from alerts.stage import tell_split
+
+    part = split(rt, story_id, article_ids)
+    index_stories(rt, [story_id, part.id])
+    return part, tell_split(rt, part.id)
 
 
 def alert_stage(rt: Runtime, report: RunReport) -> None:
