@@ -41,7 +41,15 @@ sys.path[:0] = [str(ROOT)]
 import stories as _stories_pkg  # noqa: E402  (the path above comes first)
 from stories.decision import Model, continues, decide  # noqa: E402
 from stories.evidence import FEATURES, absorb_evidence, evidence, features  # noqa: E402
-from stories.similarity import Profile, absorb, entity_weights, keys_for, term_counts, tfidf  # noqa: E402
+from stories.similarity import (  # noqa: E402
+    Profile,
+    absorb,
+    actor_keys,
+    entity_weights,
+    keys_for,
+    term_counts,
+    tfidf,
+)
 
 REOPEN_DAYS = 120.0
 DORMANT_DAYS = 7.0
@@ -90,16 +98,21 @@ def replay(rt: Any, gold: dict[str, str]) -> list[Replayed]:
 
 
 def candidates(stories: dict[str, Story], item: Replayed) -> list[str]:
-    keys = set(keys_for(item.ev.terms, entity_weights(item.entities), item.ev.people))
+    """As the stage finds them: active stories by any index key, dormant ones (up to the
+    reopen window) by the names of their people and places only."""
+    keys = set(keys_for(item.ev.terms, entity_weights(item.entities), item.ev.people, item.ev.places))
+    actors = set(actor_keys(list(keys)))
+    active = item.ev.when - timedelta(days=DORMANT_DAYS)
     since = item.ev.when - timedelta(days=REOPEN_DAYS)
-    return [sid for sid, s in stories.items() if s.last >= since and s.keys & keys]
+    return [sid for sid, s in stories.items()
+            if (s.last >= active and s.keys & keys) or (s.last >= since and s.keys & actors)]
 
 
 def take(story: Story, item: Replayed) -> None:
     profile = absorb(absorb_evidence(story.profile, item.ev), item.ev.terms, item.entities)
     story.profile = profile
     story.last = item.ev.when if story.last is None else max(story.last, item.ev.when)
-    story.keys = set(keys_for(profile.terms, profile.entities, profile.people))
+    story.keys = set(keys_for(profile.terms, profile.entities, profile.people, profile.places))
 
 
 def pair_rows(items: Sequence[Replayed]) -> tuple[list[list[float]], list[int], list[str]]:
@@ -164,10 +177,9 @@ def greedy(items: Sequence[Replayed], model_for: Callable[[Replayed], Model]) ->
             story = stories[sid]
             values = features(item.ev, story.profile, story.last)
             gap = abs((item.ev.when - story.last).total_seconds()) / 86400
-            decision = decide(model, values)
-            if gap > DORMANT_DAYS and not continues(model, values, decision):
+            p = decide(model, values).probability
+            if gap > DORMANT_DAYS and not continues(model, values, p):
                 continue
-            p = decision.probability
             if p >= model.threshold and (best is None or p > best[0]):
                 best = (p, sid)
         sid = best[1] if best else f"new:{item.key}"

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from stories.evidence import FEATURES
 
 MODEL_FILE = "model.json"
@@ -47,6 +50,36 @@ class Tree:
 
 
 @dataclass(frozen=True)
+class Forest:
+    """The trees as padded arrays (trees x nodes), to score many candidates at once."""
+
+    feature: npt.NDArray[np.intp]
+    threshold: npt.NDArray[np.float64]
+    left: npt.NDArray[np.intp]
+    right: npt.NDArray[np.intp]
+    value: npt.NDArray[np.float64]
+    depth: int
+
+    @classmethod
+    def of(cls, trees: Sequence[Tree]) -> Forest:
+        size = max(len(t.feature) for t in trees)
+
+        def padded(column: str, fill: float, dtype: Any) -> Any:
+            return np.array([[*getattr(t, column), *[fill] * (size - len(t.feature))]
+                             for t in trees], dtype=dtype)
+
+        return cls(padded("feature", 0, np.intp), padded("threshold", 0.0, np.float64),
+                   padded("left", -1, np.intp), padded("right", -1, np.intp),
+                   padded("value", 0.0, np.float64), max(_depth(t, 0) for t in trees))
+
+
+def _depth(tree: Tree, node: int) -> int:
+    if tree.left[node] == -1:
+        return 0
+    return 1 + max(_depth(tree, tree.left[node]), _depth(tree, tree.right[node]))
+
+
+@dataclass(frozen=True)
 class Model:
     version: str
     features: tuple[str, ...]
@@ -68,6 +101,10 @@ class Model:
                    float(data["learning_rate"]), trees, float(data["threshold"]),
                    dict(data.get("reopen", {})))
 
+    @functools.cached_property
+    def forest(self) -> Forest:
+        return Forest.of(self.trees)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -87,6 +124,27 @@ def shipped() -> Model:
     return Model.from_json(json.loads(text))
 
 
+def probabilities(model: Model, rows: Sequence[Mapping[str, float]]) -> list[float]:
+    """The join probability of each candidate, all trees walked at once (numpy): the stage
+    scores every candidate with this and explains only the few it reports."""
+    if not rows:
+        return []
+    if not model.trees:
+        return [1.0 / (1.0 + math.exp(-model.base))] * len(rows)
+    f = model.forest
+    x = np.array([[row[name] for name in model.features] for row in rows], dtype=np.float64)
+    trees = np.arange(f.feature.shape[0])[:, None]
+    columns = np.arange(len(rows))[None, :]
+    node = np.zeros((f.feature.shape[0], len(rows)), dtype=np.intp)
+    for _ in range(f.depth):
+        leaf = f.left[trees, node] == -1
+        go_left = x[columns, f.feature[trees, node]] <= f.threshold[trees, node]
+        step = np.where(go_left, f.left[trees, node], f.right[trees, node])
+        node = np.where(leaf, node, step)
+    logit = model.base + model.learning_rate * f.value[trees, node].sum(axis=0)
+    return [float(p) for p in 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0)))]
+
+
 def decide(model: Model, values: Mapping[str, float]) -> Decision:
     x = [values[name] for name in model.features]
     logit = model.base
@@ -101,11 +159,11 @@ def decide(model: Model, values: Mapping[str, float]) -> Decision:
     return Decision(probability, {name: c for name, c in zip(model.features, credit, strict=True) if c})
 
 
-def continues(model: Model, values: Mapping[str, float], decision: Decision) -> bool:
+def continues(model: Model, values: Mapping[str, float], probability: float) -> bool:
     """Whether an article carries on a dormant story: the same specific people or places
     (rare names, weighted by how central they are), and a confident decision — a story
     quiet for weeks is not reopened by its topic alone."""
     need = model.reopen
     specific = (values["people"] >= need.get("people", 0.15)
                 or values["places"] >= need.get("places", 0.15))
-    return specific and decision.probability >= need.get("probability", 0.9)
+    return specific and probability >= need.get("probability", 0.9)

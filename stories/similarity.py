@@ -28,6 +28,8 @@ PROFILE_ENTITIES = 30
 KEY_TERMS = 10
 KEY_ENTITIES = 6
 KEY_PEOPLE = 3
+KEY_PLACES = 2
+ACTOR_KEYS = ("p:", "l:")
 MIN_ENTITY_SALIENCE = 0.15
 
 
@@ -157,13 +159,25 @@ def absorb(profile: Profile, terms: Mapping[str, float], entities: Sequence[Enti
 
 
 def keys_for(terms: Mapping[str, float], entities: Mapping[str, float],
-             people: Mapping[str, float] | None = None) -> list[str]:
+             people: Mapping[str, float] | None = None,
+             places: Mapping[str, float] | None = None) -> list[str]:
     """Inverted-index keys: the strongest entities and terms, and the rarest central names
-    of people (so a follow-up that names the same person in other words still finds it)."""
-    top_e = sorted(entities, key=lambda e: (-entities[e], e))[:KEY_ENTITIES]
-    top_t = sorted(terms, key=lambda t: (-terms[t], t))[:KEY_TERMS]
-    top_p = sorted(people or {}, key=lambda p: (-(people or {})[p], p))[:KEY_PEOPLE]
-    return [f"e:{e}" for e in top_e] + [f"t:{t}" for t in top_t] + [f"p:{p}" for p in top_p]
+    of people and places (``p:``, ``l:``: so a follow-up weeks later that names the same
+    person or place in other words still finds its story; see ``ACTOR_KEYS``)."""
+    return ([f"e:{e}" for e in _strongest(entities, KEY_ENTITIES)]
+            + [f"t:{t}" for t in _strongest(terms, KEY_TERMS)]
+            + [f"p:{p}" for p in _strongest(people or {}, KEY_PEOPLE)]
+            + [f"l:{p}" for p in _strongest(places or {}, KEY_PLACES)])
+
+
+def actor_keys(keys: Sequence[str]) -> list[str]:
+    """The keys a dormant story is found by: a story quiet for weeks is continued only by
+    the same specific people or places (stories/decision.py ``continues``)."""
+    return [k for k in keys if k.startswith(ACTOR_KEYS)]
+
+
+def _strongest(weights: Mapping[str, float], n: int) -> list[str]:
+    return sorted(weights, key=lambda k: (-weights[k], k))[:n]
 
 
 def _scaled(weights: Mapping[str, float]) -> dict[str, float]:

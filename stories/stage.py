@@ -13,10 +13,10 @@ from core.errors import NewswatchError
 from core.models import Article, Enrichment, StoryDoc
 from core.runtime import Runtime
 from stories import duplicates as dedup
-from stories.decision import Decision, continues, decide, shipped
+from stories.decision import continues, decide, probabilities, shipped
 from stories.evidence import Evidence, absorb_evidence, evidence, explain, features
 from stories.novelty import assess, remember
-from stories.similarity import Params, Profile, absorb, keys_for, term_counts, tfidf
+from stories.similarity import Params, Profile, absorb, actor_keys, keys_for, term_counts, tfidf
 from stories.store import StoryRow, StoryStore
 
 BATCH = 200
@@ -160,27 +160,31 @@ def decide_story(
     if duplicate is not None:
         found = stories.story_fields(duplicate.article_id)["story_id"]
         original = stories.resolve(found) if found else None
-    since = ev.when - timedelta(days=params.reopen_days)
+    keys = keys_for(ev.terms, ev.entities, ev.people, ev.places)
+    active = stories.candidates(keys, ev.when - timedelta(days=params.dormant_days), excluded)
+    dormant = stories.candidates(actor_keys(keys), ev.when - timedelta(days=params.reopen_days),
+                                 excluded)
+    seen = {story.id for story in active}
+    found = [*active, *(d for d in dormant if d.id not in seen)]
+    profiles = [Profile.from_json(story.profile) for story in found]
+    values = [features(ev, profile, story.last_updated) for story, profile in zip(found, profiles, strict=True)]
     scored: list[Scored] = []
-    for story in stories.candidates(keys_for(ev.terms, ev.entities, ev.people), since, excluded):
-        profile = Profile.from_json(story.profile)
-        values = features(ev, profile, story.last_updated)
-        decision = decide(model, values)
+    for story, profile, row, p in zip(found, profiles, values, probabilities(model, values), strict=True):
         gap = abs((ev.when - story.last_updated).total_seconds()) / 86400
-        allowed = gap <= params.dormant_days or continues(model, values, decision)
+        allowed = gap <= params.dormant_days or continues(model, row, p)
         shared = sorted(set(ev.entities) & set(profile.entities), key=lambda e: (-ev.entities[e], e))
-        scored.append(Scored(story, values, decision, allowed, tuple(shared[:8])))
-    scored.sort(key=lambda s: (-s.decision.probability, s.story.id))
+        scored.append(Scored(story, row, p, allowed, tuple(shared[:8])))
+    scored.sort(key=lambda s: (-s.probability, s.story.id))
 
     if original is not None and original not in excluded and duplicate is not None:
         mine = next((s for s in scored if s.story.id == original), None)
         if mine is not None and mine.allowed and (
-                mine.values["title"] >= DUPLICATE_TITLE or mine.decision.probability >= threshold):
+                mine.values["title"] >= DUPLICATE_TITLE or mine.probability >= threshold):
             why = {"duplicate_of": duplicate.article_id, "similarity": round(duplicate.similarity, 3),
                    **mine.explained(), "refused": _refusals(scored, original, threshold)}
             return Choice(stories.get(original), why, duplicate.article_id)
     for candidate in scored:
-        if candidate.allowed and candidate.decision.probability >= threshold:
+        if candidate.allowed and candidate.probability >= threshold:
             why = {**candidate.explained(), "refused": _refusals(scored, candidate.story.id, threshold)}
             return Choice(stories.get(candidate.story.id), why)  # with the story's memory
     return Choice(None, {"refused": _refusals(scored, None, threshold)} if scored else {})
@@ -192,13 +196,14 @@ class Scored:
 
     story: StoryRow
     values: dict[str, float]
-    decision: Decision
+    probability: float
     allowed: bool  # False: dormant, and the article does not continue it
     shared_entities: tuple[str, ...]
 
     def explained(self) -> dict[str, Any]:
-        return {"probability": round(self.decision.probability, 3),
-                "features": explain(self.values), "decided_by": self.decision.top(),
+        """What decided (computed only for the few candidates an article's record keeps)."""
+        return {"probability": round(self.probability, 3), "features": explain(self.values),
+                "decided_by": decide(shipped(), self.values).top(),
                 "shared_entities": list(self.shared_entities)}
 
 
@@ -206,7 +211,7 @@ def _refusals(scored: list[Scored], chosen: str | None, threshold: float) -> lis
     """The candidates that came closest without being chosen (for ``story ID --why``)."""
     out = []
     for candidate in scored:
-        p = candidate.decision.probability
+        p = candidate.probability
         if candidate.story.id == chosen or p < REFUSAL_SHOWN:
             continue
         reason = ("dormant, and not continued" if not candidate.allowed
@@ -233,7 +238,8 @@ def _shared_stub(stories: StoryStore, article: Article, other: str,
 
 
 def _keys(profile: dict[str, Any]) -> list[str]:
-    return keys_for(profile.get("terms", {}), profile.get("entities", {}), profile.get("people", {}))
+    return keys_for(profile.get("terms", {}), profile.get("entities", {}),
+                    profile.get("people", {}), profile.get("places", {}))
 
 
 def _updated_story(

@@ -21,7 +21,7 @@ from newswatch.cli import cli
 from newswatch.demo.server import Route, SiteServer
 from newswatch.pipeline import add_feed, run_once
 from newswatch.resources import open_runtime
-from stories.decision import continues, decide, shipped
+from stories.decision import continues, decide, probabilities, shipped
 from stories.evidence import FEATURES
 from stories.store import StoryStore
 
@@ -153,6 +153,7 @@ def test_decision_contributions_add_up_and_dormant_stories_need_specific_actors(
     base = model.base + sum(model.learning_rate * t.value[0] for t in model.trees)
     logit = base + sum(yes.contributions.values())
     assert abs(1 / (1 + math.exp(-logit)) - yes.probability) < 1e-9
-    assert continues(model, strong, yes)
+    assert probabilities(model, [strong, weak]) == pytest.approx([yes.probability, no.probability])
+    assert continues(model, strong, yes.probability)
     topic_only = {**strong, "people": 0.0, "places": 0.0}
-    assert not continues(model, topic_only, decide(model, topic_only))
+    assert not continues(model, topic_only, decide(model, topic_only).probability)
