@@ -33,6 +33,22 @@ NUMBER_WORDS = {
     "fifteen": "15", "twenty": "20", "hundred": "100", "thousand": "1000",
 }
 TEXT_WEIGHT, GRACE_DAYS, DECAY_DAYS = 0.6, 1.0, 3.0  # the time-decayed blend of terms and entities
+DATES_KEPT = 30
+MAX_DATE_DAYS = 400  # a date further back is history, not the event
+WEEKDAYS = {d: n for n, d in enumerate(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
+RELATIVE = {"yesterday": -1, "today": 0, "tonight": 0, "last night": -1, "this morning": 0}
+RELATIVE_DAY = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tonight"
+    r"|last night|this morning)\b", re.IGNORECASE)
+MONTHS = {m: n for n, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTH = (r"(jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|june?|july?"
+          r"|aug(?:ust|\.)?|sep(?:t(?:ember|\.)?|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?)")
+MONTH_DAY = re.compile(
+    rf"(?:\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH})"
+    r"(?:,?\s+((?:19|20)\d\d)\b)?",
+    re.IGNORECASE)
 PEOPLE_TYPES = frozenset({"person"})
 PLACE_TYPES = frozenset({"place"})
 ORG_TYPES = frozenset({"organisation", "group"})
@@ -40,7 +56,7 @@ ORG_TYPES = frozenset({"organisation", "group"})
 # the order of the model's weights (stories/model.json); a new feature means a new model
 FEATURES = (
     "similarity", "text", "entities", "title", "lede", "people", "people_both", "places", "places_both",
-    "orgs", "orgs_both", "figures", "figures_both", "gap",
+    "orgs", "orgs_both", "figures", "figures_both", "dates", "dates_both", "gap",
 )
 
 
@@ -57,6 +73,7 @@ class Evidence:
     orgs: dict[str, float]
     figures: frozenset[str]
     when: datetime
+    dates: frozenset[int] = frozenset()  # days the text says things happened (proleptic ordinals)
 
 
 def lede_of(text: str) -> str:
@@ -85,6 +102,35 @@ def figures(text: str) -> frozenset[str]:
         if spelled:
             found.add(spelled)
     return frozenset(found)
+
+
+def mentioned_dates(text: str, published: datetime) -> frozenset[int]:
+    """The days the text says things happened, resolved against the publication date:
+    "on Saturday" (the last Saturday up to the publication day), "yesterday", "last night",
+    "today", and "March 5" / "5 March" / "Mar. 5" (in the publication's year, or the year
+    before when that would be in the future). Two reports of one shooting agree on
+    "Saturday night"; two shootings in the same week mostly do not."""
+    day = published.date().toordinal()
+    found: set[int] = set()
+    for m in RELATIVE_DAY.finditer(text):
+        word = m.group(1).lower()
+        if word in WEEKDAYS:
+            found.add(day - (published.weekday() - WEEKDAYS[word]) % 7)
+        else:
+            found.add(day + RELATIVE[word])
+    for m in MONTH_DAY.finditer(text):
+        month = MONTHS[(m.group(1) or m.group(4))[:3].lower()]
+        number = int(m.group(2) or m.group(3))
+        stated = [int(m.group(5))] if m.group(5) else []
+        for year in stated or [published.year, published.year - 1]:
+            try:
+                when = datetime(year, month, number).date().toordinal()
+            except ValueError:
+                break
+            if when <= day + 1:
+                found.add(when)
+                break
+    return frozenset(d for d in found if day - MAX_DATE_DAYS <= d <= day + 1)
 
 
 def actors(
@@ -134,6 +180,7 @@ def evidence(
         people=people, places=places, orgs=orgs,
         figures=figures(f"{title}\n{text}"),
         when=when,
+        dates=mentioned_dates(f"{title}\n{text}", when),
     )
 
 
@@ -145,6 +192,9 @@ def features(ev: Evidence, profile: Profile, last_updated: datetime) -> dict[str
     story_figures = set(profile.figures)
     figures_both = float(bool(ev.figures) and bool(story_figures))
     shared = len(ev.figures & story_figures)
+    story_dates = set(profile.dates)
+    dates_both = float(bool(ev.dates) and bool(story_dates))
+    near = sum(1 for d in ev.dates if {d - 1, d, d + 1} & story_dates)
     gap_days = abs((ev.when - last_updated).total_seconds()) / 86400
     text = _cosine(ev.terms, profile.terms)
     entities = _weighted_overlap(ev.entities, _scaled(profile.entities))
@@ -160,6 +210,8 @@ def features(ev: Evidence, profile: Profile, last_updated: datetime) -> dict[str
         "orgs": orgs, "orgs_both": orgs_both,
         "figures": shared / min(len(ev.figures), len(story_figures)) if figures_both else 0.0,
         "figures_both": figures_both,
+        "dates": near / len(ev.dates) if dates_both else 0.0,
+        "dates_both": dates_both,
         "gap": math.log1p(gap_days),
     }
 
@@ -176,6 +228,7 @@ def absorb_evidence(profile: Profile, ev: Evidence) -> Profile:
         places=_summed(profile.places, ev.places),
         orgs=_summed(profile.orgs, ev.orgs),
         figures=list(dict.fromkeys([*profile.figures, *sorted(ev.figures)]))[:FIGURES_KEPT],
+        dates=sorted(set(profile.dates) | ev.dates)[-DATES_KEPT:],
     )
 
 

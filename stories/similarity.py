@@ -61,6 +61,7 @@ class Profile:
     places: dict[str, float] = field(default_factory=dict)
     orgs: dict[str, float] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
+    dates: list[int] = field(default_factory=list)
     # for novelty: what the story has said so far
     vocab: list[str] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
