@@ -11,17 +11,24 @@ class ConfigError(NewswatchError):
     """A setting or config file is invalid."""
 
 
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
 class FetchError(NewswatchError):
     """An HTTP fetch failed; ``reason`` is short and stored on the feed or article."""
 
     def __init__(
-        self, url: str, reason: str, *, status: int | None = None, retry_after: float | None = None
+        self, url: str, reason: str, *, status: int | None = None, retry_after: float | None = None,
+        transient: bool | None = None,
     ) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.status = status
         self.retry_after = retry_after  # seconds the server asked us to wait (429 / 503)
+        # worth trying again soon: a timeout, a dropped connection, 429 or a 5xx answer
+        self.transient = transient if transient is not None else (
+            status in TRANSIENT_STATUSES if status is not None else False)
 
 
 class BlockedAddressError(FetchError):

@@ -155,6 +155,8 @@ class RunReport:
     alerts: int = 0  # alerts the watches produced
     sent: int = 0  # emails delivered
     deferred: int = 0  # emails waiting for a retry (the mail server refused or was down)
+    pages_retried: int = 0  # pages a slow or failing host did not give at first, tried again
+    pages_deferred: int = 0  # ... and still not given: kept for the feed's next poll
     stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, enrich, stories, …
 
     @property
@@ -191,6 +193,8 @@ class RunReport:
                 "updated": self.updated,
                 "unchanged": self.unchanged,
                 "failed": self.failed,
+                "retried": self.pages_retried,
+                "deferred": self.pages_deferred,
             },
             "enriched": self.enriched,
             "clustered": self.clustered,

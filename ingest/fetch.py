@@ -229,7 +229,8 @@ class Fetcher:
             if isinstance(result, FetchResult):
                 return result
             if budget <= 0:
-                raise FetchError(url, f"took longer than {self.settings.total_timeout:g}s")
+                raise FetchError(url, f"took longer than {self.settings.total_timeout:g}s",
+                                 transient=True)
             hops += 1
             if hops > self.settings.max_redirects:
                 raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
@@ -296,7 +297,8 @@ class Fetcher:
                         raise FetchError(original, f"response too large (over {limit} bytes)")
                     if time.monotonic() > deadline:
                         raise FetchError(
-                            original, f"took longer than {self.settings.total_timeout:g}s"
+                            original, f"took longer than {self.settings.total_timeout:g}s",
+                            transient=True,
                         )
                     chunks.append(chunk)
                 return _result(original, url, response, b"".join(chunks))
@@ -307,10 +309,11 @@ class Fetcher:
         except httpx.TransportError as exc:
             if watchdog.fired:
                 raise FetchError(
-                    original, f"took longer than {self.settings.total_timeout:g}s"
+                    original, f"took longer than {self.settings.total_timeout:g}s", transient=True
                 ) from None
             if isinstance(exc, httpx.TimeoutException):
-                raise FetchError(original, f"timed out ({type(exc).__name__})") from None
+                raise FetchError(original, f"timed out ({type(exc).__name__})",
+                                 transient=True) from None
             text = _short(exc)
             if isinstance(exc, httpx.RemoteProtocolError) and text.startswith(BAD_LOCATION):
                 detail = text.removeprefix(BAD_LOCATION).rstrip(".")  # httpx's own URL parser

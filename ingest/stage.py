@@ -196,6 +196,7 @@ class ItemResult:
     article: Article | None = None
     urls: tuple[str, ...] = ()
     error: str = ""
+    transient: bool = False  # the host was slow or failing: worth another try later
 
 
 def fetch_article(rt: Runtime, item: WorkItem, pooled: bool = False) -> ItemResult:
@@ -204,6 +205,7 @@ def fetch_article(rt: Runtime, item: WorkItem, pooled: bool = False) -> ItemResu
     page: Extracted | None = None
     final_url = item.link
     error = ""
+    transient = False
     if not item.link:
         error = item.problem or "entry has no valid link"
     else:
@@ -226,12 +228,12 @@ def fetch_article(rt: Runtime, item: WorkItem, pooled: bool = False) -> ItemResu
                     if page is None:
                         error = "no article text found on the page"
         except FetchError as exc:
-            error = exc.reason
+            error, transient = exc.reason, exc.transient
     chosen = choose_text(page, entry, rt.settings.min_article_chars)
     if chosen is None or not chosen.text.strip():
-        return ItemResult(error=error or "no text in the page or the feed")
+        return ItemResult(error=error or "no text in the page or the feed", transient=transient)
     if page is None and chosen.method != "feed-content":
-        return ItemResult(error=error)  # a summary alone is not an article
+        return ItemResult(error=error, transient=transient)  # a summary alone is not an article
     try:
         canonical = choose_canonical(final_url, chosen.canonical_url or None)
     except ValueError:

@@ -8,6 +8,7 @@ the calling thread.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import defaultdict
@@ -18,15 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, zip_longest
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from core.errors import FeedParseError, FetchError, NewswatchError
+from core.errors import BlockedAddressError, FeedParseError, FetchError, NewswatchError
 from core.models import ArticleFailure, Feed, FeedOutcome, RunReport
 from core.runlock import run_lock
 from core.runtime import NoProgress, Progress, Runtime
 from enrich.stage import enrich_pending
 from ingest.discover import discover_feeds
 from ingest.feeds import parse_feed
-from ingest.fetch import FEED_ACCEPT
+from ingest.fetch import FEED_ACCEPT, address_allowed
 from ingest.politeness import host_key
 from ingest.stage import ItemResult, WorkItem, fetch_article, fetch_feed, handle_feed
 from ingest.urls import url_problem
@@ -35,7 +37,7 @@ from search.stage import index_pending, index_stories
 from stories.stage import cluster_pending, split
 from stories.store import StoryRow
 
-__all__ = ["add_feed", "check_feed_url", "collect", "enrich_pending", "index_pending",
+__all__ = ["add_feed", "check_address", "check_feed_url", "collect", "enrich_pending", "index_pending",
            "open_runtime", "run_once", "split_story", "subscribe"]
 
 log = logging.getLogger(__name__)
@@ -65,11 +67,31 @@ class Subscription:
     note: str
 
 
+def check_address(rt: Runtime, url: str) -> None:
+    """Refuse a URL whose host is an IP address the network policy refuses (loopback,
+    private, link-local… outside ``allowed_private_networks``). No lookup: a host name is
+    checked when it is fetched."""
+    host = urlsplit(url.strip()).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not address_allowed(host, rt.settings.allowed_private_networks):
+        raise NewswatchError(f"refused {url.strip()[:300]!r}: {host} is a non-public address; "
+                             "newswatch fetches only public addresses unless "
+                             "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS allows it; nothing registered")
+
+
 def subscribe(rt: Runtime, url: str) -> Subscription:
-    """Register a feed after checking it; a web page's announced feed is found and used."""
+    """Register a feed after checking it; a web page's announced feed is found and used.
+    An address the network policy refuses (or a redirect to one) is refused, not
+    registered: newswatch could never fetch it."""
     check_feed_url(url)
+    check_address(rt, url)
     try:
         fetched = rt.fetcher.get(url, accept=FEED_ACCEPT + ", text/html;q=0.8")
+    except BlockedAddressError as exc:
+        raise NewswatchError(f"{url.strip()[:300]}: {exc.reason}; nothing registered") from None
     except FetchError as exc:
         feed, new = add_feed(rt, url)
         return Subscription(feed, new, f"registered without checking it: {exc.reason}")
@@ -83,6 +105,7 @@ def subscribe(rt: Runtime, url: str) -> Subscription:
         if not found:
             raise NewswatchError(f"{url} is not a feed and announces none ({exc})") from None
         feed_url, title = found[0]
+        check_address(rt, feed_url)
         feed, new = add_feed(rt, feed_url, title=title)
         others = [u for u, _ in found[1:]]
         note = f"found on {url}" + (f"; it also announces {', '.join(others)}" if others else "")
@@ -256,6 +279,28 @@ def _process_items(
     groups = _by_host(list(by_link.values()), lambda g: _item_url(g[0]))
     pooled = len(groups) >= POOL_MIN_PAGES
     progress.start("fetching articles", len(items))
+    slow: list[list[WorkItem]] = []  # a slow or failing host: tried again after the rest
+    for group, result in _fetched(rt, pool, groups, pooled):
+        if result.transient:
+            slow.append(group)
+            continue
+        for i, item in enumerate(group):
+            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0)
+            progress.advance()
+    report.pages_retried = len(slow)
+    for group, result in _fetched(rt, pool, slow, pooled):  # once, when the queue has drained
+        if result.article is None and result.transient:
+            report.pages_deferred += 1
+            result.error += "; deferred to the feed's next poll"
+        for i, item in enumerate(group):
+            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0)
+            progress.advance()
+
+
+def _fetched(
+    rt: Runtime, pool: ThreadPoolExecutor, groups: list[list[WorkItem]], pooled: bool,
+) -> Iterator[tuple[list[WorkItem], ItemResult]]:
+    """Each group's page fetched and extracted on the pool, as they complete."""
     futures = {pool.submit(fetch_article, rt, group[0], pooled): group for group in groups}
     for future in as_completed(futures):
         group = futures[future]
@@ -264,9 +309,7 @@ def _process_items(
         except Exception as exc:  # never lose the rest of the run to one page
             log.exception("unexpected error processing %s", group[0].link)
             result = ItemResult(error=f"internal error: {type(exc).__name__}: {exc}")
-        for i, item in enumerate(group):
-            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0)
-            progress.advance()
+        yield group, result
 
 
 def _record(
