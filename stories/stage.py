@@ -161,9 +161,10 @@ def decide_story(
         found = stories.story_fields(duplicate.article_id)["story_id"]
         original = stories.resolve(found) if found else None
     keys = keys_for(ev.terms, ev.entities, ev.people, ev.places)
-    active = stories.candidates(keys, ev.when - timedelta(days=params.dormant_days), excluded)
-    dormant = stories.candidates(actor_keys(keys), ev.when - timedelta(days=params.reopen_days),
-                                 excluded)
+    quiet_since = ev.when - timedelta(days=params.dormant_days)
+    active = stories.candidates(keys, quiet_since, excluded)
+    dormant = stories.quiet_candidates(actor_keys(keys), ev.when - timedelta(days=params.reopen_days),
+                                       quiet_since, excluded)
     seen = {story.id for story in active}
     found = [*active, *(d for d in dormant if d.id not in seen)]
     profiles = [Profile.from_json(story.profile) for story in found]

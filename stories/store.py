@@ -17,6 +17,8 @@ from core.rows import article_from_row
 
 MAX_CANDIDATES_PER_KEY = 50  # newest stories per key: keeps the cost per article flat
 MAX_CANDIDATES = 64  # and at most this many stories in all, those sharing the most keys
+MAX_QUIET_PER_KEY = 8  # quiet (dormant) stories per person or place name
+MAX_QUIET = 16  # ... and in all
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,27 @@ class StoryStore:
         skip = set(excluded)
         with self.engine.connect() as conn:
             return [_story(r, with_memory=False) for r in conn.execute(query) if r.id not in skip]
+
+    def quiet_candidates(self, keys: Sequence[str], since: datetime, until: datetime,
+                         excluded: Iterable[str] = ()) -> list[StoryRow]:
+        """Stories last updated in [since, until) sharing one of ``keys`` (the names of
+        people and places): the newest MAX_QUIET_PER_KEY per key, each read straight off the
+        (key, last_updated) index, so the cost does not grow with the store."""
+        k = t.story_keys
+        ids: list[str] = []
+        with self.engine.connect() as conn:
+            for key in dict.fromkeys(keys):
+                query = (select(k.c.story_id)
+                         .where(k.c.key == key, k.c.last_updated >= since, k.c.last_updated < until)
+                         .order_by(k.c.last_updated.desc()).limit(MAX_QUIET_PER_KEY))
+                ids.extend(conn.execute(query).scalars())
+            wanted = [i for i in dict.fromkeys(ids) if i not in set(excluded)][:MAX_QUIET]
+            if not wanted:
+                return []
+            s = t.stories
+            columns = [c for c in s.c if c.name != "memory"]
+            rows = conn.execute(select(*columns).where(s.c.id.in_(wanted), s.c.merged_into.is_(None)))
+            return [_story(r, with_memory=False) for r in rows]
 
     def get(self, story_id: str) -> StoryRow | None:
         with self.engine.connect() as conn:
