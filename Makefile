@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test check bench lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories train-stories bench-stories bench-alerts bench-api test-airflow test-faults test-long stack stack-down
+.PHONY: help venv demo test test-web check bench lint types services clean eval-extract eval-feeds eval-enrich eval-topics eval-dedup eval-stories train-stories bench-stories bench-alerts bench-api test-airflow test-faults test-long stack stack-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ venv: $(STAMP)  ## create .venv and install newswatch with its dev tools
 demo: $(STAMP)  ## run the main job on the embedded default against the bundled demo site
 	$(BIN)/newswatch demo
 
-services:  ## install the real servers the tests use (PostgreSQL) when missing
+services:  ## install the real servers and the browser the tests use (PostgreSQL, Java+Maven for Elasticsearch, Chromium) when missing
 	@bash scripts/install-services.sh
 
 test: $(AIRFLOW_STAMP) services  ## run the whole test suite against real services (Airflow included)
@@ -73,6 +73,9 @@ test-long: $(AIRFLOW_STAMP) services  ## the suite plus the long variants (hosti
 
 test-faults: $(AIRFLOW_STAMP) services  ## the fault-injection suite (NEWSWATCH_LONG_TESTS=1: 60 kills per store)
 	$(BIN)/python -m pytest tests/faults -s
+
+test-web: $(STAMP) services  ## only the web app's tests (pages over HTTP, then Chromium via Selenium; screenshots in build/screenshots/)
+	$(BIN)/python -m pytest tests/web tests/hostile/test_web_pages.py
 
 test-airflow: $(AIRFLOW_STAMP)  ## only the Airflow DAG tests (real `airflow dags test`)
 	$(BIN)/python -m pytest tests/airflow

@@ -264,8 +264,9 @@ def safe_href(url: str) -> str:
 
 
 def story_page_url(base: str, story_id: str) -> str:
-    """The story's printable page (``GET /stories/{id}/page``), where email links lead."""
-    return f"{base.rstrip('/')}/stories/{quote(story_id, safe='')}/page"
+    """The story's page in the web app (``GET /web/stories/{id}``: its timeline, what each
+    article added, why each joined), where email and notification links lead."""
+    return f"{base.rstrip('/')}/web/stories/{quote(story_id, safe='')}"
 
 
 def describe_reason(reason: MatchReason) -> list[str]:

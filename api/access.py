@@ -3,14 +3,17 @@ store or index is down) and the API key (header X-API-Key)."""
 
 from __future__ import annotations
 
+import difflib
 import hmac
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from api.problems import OUTAGES, RETRY_OPEN_SECONDS, ProblemError, Unavailable, log
@@ -20,8 +23,6 @@ from core.settings import Settings
 from newswatch.resources import open_runtime
 
 API_KEY_HEADER = "X-API-Key"
-
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,3 +148,45 @@ def require_read_key(
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+# ---------------------------------------------------------------------------------------
+# Query parameters: a misspelt one is an error, not silently ignored
+
+
+_KNOWN: dict[int, frozenset[str]] = {}  # route -> the query parameters it takes
+
+
+def known_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameter names ``route`` declares (its dependencies' included)."""
+    key = id(route)
+    if key not in _KNOWN:
+        flat = get_flat_dependant(route.dependant)
+        _KNOWN[key] = frozenset(p.alias for p in flat.query_params)
+    return _KNOWN[key]
+
+
+def reject_unknown_parameters(request: Request) -> None:
+    """Dependency of the API's routers: a query parameter the endpoint does not take is a
+    400 ``unknown-parameter`` problem naming it and the closest known one (``limit=2`` to an
+    endpoint that took ``size`` would otherwise return the default page, silently)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return  # pages for people (the printable story page) take what links add
+    known = known_parameters(route)
+    unknown = sorted(set(request.query_params) - known)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    takes = ", ".join(sorted(known)) or "none"
+    extra: dict[str, Any] = {"unknown": unknown, "known": sorted(known)}
+    raise ProblemError(400, "Unknown parameter",
+                       f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(hints)}; {request.url.path} takes: {takes}",
+                       kind="unknown-parameter", **extra)
+
+
+StrictParams = Depends(reject_unknown_parameters)

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import articles, entities, health, search, stories, watches
 from api.access import RuntimeHolder
 from api.bodies import BodyGuard
+from api.docs import add_docs
 from api.hosts import HostGuard
 from api.problems import (
     PROBLEM_JSON,
@@ -49,6 +50,7 @@ from core.errors import InvalidRequestError, NewswatchError, NotFoundError, Quer
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
 from newswatch.resources import open_runtime
+from web.app import add_web
 
 OPENAPI_PATH = FilePath(__file__).with_name("openapi.json")
 
@@ -102,13 +104,15 @@ def create_app(
 
     app = FastAPI(
         title="newswatch search API", version=__version__, lifespan=lifespan,
-        docs_url="/docs", redoc_url=None, default_response_class=NewsJSONResponse,
+        docs_url=None, redoc_url=None, default_response_class=NewsJSONResponse,
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     for router in (search.router, articles.router, stories.router, entities.router,
                    watches.watch_router, watches.public_router, health.open_router):
         app.include_router(router)  # in this order: the OpenAPI document lists paths so
+    add_docs(app, "newswatch search API")  # /docs, with Swagger UI's assets served by us
+    add_web(app)  # the web app for analysts (web/), outside the OpenAPI document
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(QuerySyntaxError, _on_query_syntax)
     app.add_exception_handler(NotFoundError, _on_not_found)

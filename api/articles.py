@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from api.access import RuntimeDep, require_read_key, using
+from api.access import RuntimeDep, StrictParams, require_read_key, using
 from api.problems import NewsJSONResponse
 from api.schemas import READ_PROBLEMS, ArticleOut, problems_for
 from core.errors import NotFoundError
@@ -15,7 +15,7 @@ from core.runtime import Runtime
 from newswatch import console as out
 from stories.store import StoryStore
 
-router = APIRouter(dependencies=[Depends(require_read_key)])
+router = APIRouter(dependencies=[Depends(require_read_key), StrictParams])
 
 
 # ---------------------------------------------------------------------------------------

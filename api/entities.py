@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from api.access import RuntimeDep, require_read_key, using
+from api.access import RuntimeDep, StrictParams, require_read_key, using
 from api.problems import NewsJSONResponse
 from api.schemas import READ_PROBLEMS, EntitiesOut, problems_for
 from search.entities import MAX_RESULTS as MAX_ENTITIES
 from search.entities import lookup as lookup_entities
 
-router = APIRouter(dependencies=[Depends(require_read_key)])
+router = APIRouter(dependencies=[Depends(require_read_key), StrictParams])
 
 
 # ---------------------------------------------------------------------------------------

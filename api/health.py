@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.access import RuntimeHolder, using
+from api.access import RuntimeHolder, StrictParams, using
 from api.problems import PROBLEM_DOCS, NewsJSONResponse, Unavailable, problem_response
 from api.schemas import HealthOut, problems_for
 from core import __version__
 
-open_router = APIRouter()  # /health: probes must not need the key
+open_router = APIRouter(dependencies=[StrictParams])  # /health: probes need no key
 
 
 # ---------------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ class Problem(_Model):
                                                 "e.g. wildcard_terms")
     maximum: int | None = Field(None, description="that limit's value")
     errors: list[ValidationIssue] | None = Field(None, description="validation errors (422)")
+    unknown: list[str] | None = Field(None, description="the query parameters the endpoint "
+                                                        "does not take (unknown-parameter)")
+    known: list[str] | None = Field(None, description="the ones it takes (unknown-parameter)")
 
 
 class Hit(_Model):
@@ -44,6 +47,10 @@ class Hit(_Model):
     published: datetime | None
     score: float
     snippet: str = Field(description="matched words marked **like this**, as the index gives them")
+    snippet_text: str = Field(description="the snippet without the ** markers")
+    highlights: list[list[int]] = Field(
+        description="where the matched words are in snippet_text: [start, end) character "
+                    "offsets")
     topics: list[str]
     story_id: str | None
 
@@ -58,7 +65,9 @@ class SearchPage(_Model):
     query: str
     total: int
     page: int
-    size: int
+    limit: int = Field(description="hits per page")
+    size: int = Field(description="the same as limit (its old name)")
+    sort: str = Field(description="relevance or date")
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] | None = Field(
         description="counts per source, topics, entities and language over all matches; "
@@ -146,7 +155,8 @@ class StorySummary(_Model):
 
 class StoriesPage(_Model):
     page: int
-    size: int
+    limit: int = Field(description="stories per page")
+    size: int = Field(description="the same as limit (its old name)")
     has_more: bool
     stories: list[StorySummary]
 

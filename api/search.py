@@ -7,25 +7,26 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
-from api.access import RuntimeDep, require_read_key, using
+from api.access import RuntimeDep, StrictParams, require_read_key, using
 from api.problems import FACET_ERRORS, NewsJSONResponse, ProblemError, log
 from api.schemas import READ_PROBLEMS, SearchPage, problems_for
 from core import schema as t
 from core.errors import NotFoundError
 from core.models import SearchHit, SearchRequest
 from core.runtime import Runtime
+from newswatch import console as out
 from search.backend import MAX_LIMIT
 from search.entities import resolve_entity
 from search.query import MAX_QUERY_CHARS
 from stories.store import StoryStore
 
-router = APIRouter(dependencies=[Depends(require_read_key)])
+router = APIRouter(dependencies=[Depends(require_read_key), StrictParams])
 
 
 MAX_PAGE_SIZE = 100
@@ -41,7 +42,7 @@ FACET_FIELDS = tuple(INDEX_FACETS)
 # /search
 
 
-def _start(value: date | None, name: str = "from") -> datetime | None:
+def _start(value: date | None, name: str = "since") -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
@@ -54,10 +55,10 @@ def _start(value: date | None, name: str = "from") -> datetime | None:
         raise _out_of_range(name, value) from None
 
 
-def _end(value: date | None) -> datetime | None:
+def _end(value: date | None, name: str = "until") -> datetime | None:
     if value is not None and not isinstance(value, datetime):  # a whole day, inclusive
         return datetime.combine(value, dtime.max).replace(tzinfo=UTC)
-    return _start(value, "to")
+    return _start(value, name)
 
 
 def _out_of_range(name: str, value: datetime) -> ProblemError:
@@ -72,9 +73,9 @@ def _out_of_range(name: str, value: datetime) -> ProblemError:
 def page_offset(page: int, size: int) -> int:
     if page * size > MAX_WINDOW:
         raise ProblemError(
-            422, "Invalid request", f"page × size may not exceed {MAX_WINDOW}; narrow the search",
+            422, "Invalid request", f"page × limit may not exceed {MAX_WINDOW}; narrow the search",
             kind="invalid-request",
-            errors=[{"location": ["query", "page"], "message": f"page × size > {MAX_WINDOW}",
+            errors=[{"location": ["query", "page"], "message": f"page × limit > {MAX_WINDOW}",
                      "type": "window_exceeded"}],
         )
     return (page - 1) * size
@@ -188,6 +189,32 @@ def _supports_story_filter() -> bool:
     return any(f.name == "story_id" for f in dataclasses.fields(SearchRequest))
 
 
+def page_size(limit: int | None, size: int | None, default: int) -> int:
+    """The page size from ``limit`` (the CLI's name) or ``size`` (its old name here)."""
+    if limit is not None and size is not None and limit != size:
+        raise _conflict("limit", "size")
+    return limit if limit is not None else size if size is not None else default
+
+
+def _either(new: date | None, old: date | None, new_name: str,
+            old_name: str) -> tuple[date | None, str]:
+    """The value of a parameter given by its name or its old one, and the name used."""
+    if new is not None and old is not None and new != old:
+        raise _conflict(new_name, old_name)
+    return (new, new_name) if new is not None or old is None else (old, old_name)
+
+
+def _conflict(name: str, old: str) -> ProblemError:
+    message = f"{old} is the old name of {name}: give one of them"
+    return ProblemError(
+        422, "Invalid request", f"query.{old}: {message}", kind="invalid-request",
+        errors=[{"location": ["query", old], "message": message, "type": "duplicate_parameter"}],
+    )
+
+
+When = date | datetime | None
+
+
 @router.get(
     "/search", response_model=SearchPage, tags=["search"], summary="Search articles",
     responses=problems_for(400, 404, *READ_PROBLEMS),
@@ -201,20 +228,33 @@ def search(
     topic: Annotated[str | None, Query(description="topic tag, e.g. arms-transfers")] = None,
     source: Annotated[str | None, Query(description="outlet name (case-insensitive)")] = None,
     language: Annotated[str | None, Query(description="ISO 639-1 code, e.g. en")] = None,
-    from_: Annotated[date | datetime | None, Query(
-        alias="from", description="published on or after (YYYY-MM-DD or ISO 8601)")] = None,
-    to: Annotated[date | datetime | None, Query(
+    since: Annotated[When, Query(
+        description="published on or after (YYYY-MM-DD or ISO 8601)")] = None,
+    until: Annotated[When, Query(
         description="published on or before (a date includes the whole day)")] = None,
     story: Annotated[str | None, Query(description="only articles of this story")] = None,
+    sort: Annotated[Literal["relevance", "date"], Query(
+        description="relevance: best first (ties newest first); date: newest first. "
+                    "A query without words to rank is newest first either way")] = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE,
+                                       description="hits per page (default 10)")] = None,
     facet_size: Annotated[int, Query(ge=0, le=50, description="values per facet; 0: none")] = 10,
+    from_: Annotated[When, Query(alias="from", deprecated=True,
+                                 description="the old name of since")] = None,
+    to: Annotated[When, Query(deprecated=True, description="the old name of until")] = None,
+    size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, deprecated=True,
+                                      description="the old name of limit")] = None,
 ) -> JSONResponse:
-    """Full-text search with filters; hits best first, with highlighted snippets and facets."""
+    """Full-text search with filters; hits best first (or newest first), with highlighted
+    snippets and facets."""
+    per_page = page_size(limit, size, 10)
     request = SearchRequest(
         query=q, source=source, topic=topic, language=language,
         entities=resolve_entity(entity) if entity else (),
-        since=_start(from_), until=_end(to), limit=size, offset=page_offset(page, size),
+        since=_start(*_either(since, from_, "since", "from")),
+        until=_end(*_either(until, to, "until", "to")), limit=per_page,
+        offset=page_offset(page, per_page), sort=sort,
     )
     facets: dict[str, list[tuple[str, int]]] | None = None
     if story and not _supports_story_filter():
@@ -235,9 +275,11 @@ def search(
             facets = _index_facets(rt, request, facet_size)
     extras = _hit_extras(rt, [h.id for h in hits])
     body = {
-        "query": q, "total": total, "page": page, "size": size,
+        "query": q, "total": total, "page": page, "limit": per_page, "size": per_page,
+        "sort": sort,
         "hits": [
-            {**vars(h), "topics": extras[h.id][1], "story_id": extras[h.id][0]} for h in hits
+            {**out.hit_dict(h), "topics": extras[h.id][1], "story_id": extras[h.id][0]}
+            for h in hits
         ],
         "facets": _facet_json(rt, facets) if facets is not None else None,
     }

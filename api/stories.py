@@ -13,18 +13,19 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, StrictUndefined, Template
 
 from alerts.render import describe_additions, one_line, safe_href
-from api.access import RuntimeDep, require_read_key, using
+from api.access import RuntimeDep, StrictParams, require_read_key, using
 from api.problems import NewsJSONResponse
 from api.schemas import READ_PROBLEMS, StoriesPage, StoryOut, problems_for
-from api.search import MAX_PAGE, MAX_PAGE_SIZE, page_offset
+from api.search import MAX_PAGE, MAX_PAGE_SIZE, page_offset, page_size
 from core.errors import NewswatchError, NotFoundError
-from core.models import StoryDoc
+from core.models import Article, StoryDoc
+from core.runtime import Runtime
 from enrich.topics import load_taxonomy
 from newswatch import console as out
 from search.entities import resolve_entity
-from stories.store import StoryStore
+from stories.store import StoryRow, StoryStore
 
-router = APIRouter(dependencies=[Depends(require_read_key)])
+router = APIRouter(dependencies=[Depends(require_read_key), StrictParams])
 
 
 # ---------------------------------------------------------------------------------------
@@ -50,16 +51,36 @@ def list_stories(
     topic: Annotated[str | None, Query(description="stories with this topic tag")] = None,
     entity: Annotated[str | None, Query(description="stories about this entity")] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE,
+                                       description="stories per page (default 20)")] = None,
+    size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, deprecated=True,
+                                      description="the old name of limit")] = None,
 ) -> JSONResponse:
     """One story per event, newest development first."""
+    per_page = page_size(limit, size, 20)
     entities = resolve_entity(entity) if entity else ()
     with using("search index"):
-        docs = rt.index.list_stories(topic=topic, entities=entities, limit=size + 1,
-                                     offset=page_offset(page, size))
-    body = {"page": page, "size": size, "has_more": len(docs) > size,
-            "stories": [_story_summary(d) for d in docs[:size]]}
+        docs = rt.index.list_stories(topic=topic, entities=entities, limit=per_page + 1,
+                                     offset=page_offset(page, per_page))
+    body = {"page": page, "limit": per_page, "size": per_page, "has_more": len(docs) > per_page,
+            "stories": [_story_summary(d) for d in docs[:per_page]]}
     return NewsJSONResponse(body)
+
+
+def story_parts(
+    rt: Runtime, story_id: str
+) -> tuple[StoryRow, list[Article], dict[str, dict[str, Any]]]:
+    """The story that holds ``story_id``'s articles now (merges followed), its articles in
+    publication order and each one's story fields (novelty, why it joined): what
+    ``GET /stories/{id}``, the printable page and the web app's story page show."""
+    with using("state store"):
+        stories = StoryStore(rt.store)
+        row = stories.get(stories.resolve(story_id))
+        if row is None:
+            raise NotFoundError(f"no story {story_id!r}")
+        articles = stories.articles_of(row.id)
+        details = {a.id: stories.story_fields(a.id) for a in articles}
+    return row, articles, details
 
 
 @router.get(
@@ -69,13 +90,7 @@ def list_stories(
 def get_story(rt: RuntimeDep, story_id: Annotated[str, Path(max_length=200)]) -> JSONResponse:
     """The story's articles in order with what each added (novelty) and why it joined.
     A story merged into another answers with that one (header Content-Location)."""
-    with using("state store"):
-        stories = StoryStore(rt.store)
-        row = stories.get(stories.resolve(story_id))
-        if row is None:
-            raise NotFoundError(f"no story {story_id!r}")
-        articles = stories.articles_of(row.id)
-        details = {a.id: stories.story_fields(a.id) for a in articles}
+    row, articles, details = story_parts(rt, story_id)
     headers = {"Content-Location": f"/stories/{row.id}"} if row.id != story_id else None
     return NewsJSONResponse(out.story_dict(row, articles, details), headers=headers)
 
@@ -154,13 +169,8 @@ def _page_template() -> Template:
 def story_page(rt: RuntimeDep, story_id: Annotated[str, Path(max_length=200)]) -> HTMLResponse:
     """The story for reading and printing: title, topics, main entities and its timeline
     of articles with outlet, time and what each added."""
+    row, articles, details = story_parts(rt, story_id)
     with using("state store"):
-        stories = StoryStore(rt.store)
-        row = stories.get(stories.resolve(story_id))
-        if row is None:
-            raise NotFoundError(f"no story {story_id!r}")
-        articles = stories.articles_of(row.id)
-        details = {a.id: stories.story_fields(a.id) for a in articles}
         enrichments = rt.store.enrichments([a.id for a in articles])
     data = out.story_dict(row, articles, details)
     tags = sorted({tag.tag for e in enrichments.values() for tag in e.topics})

@@ -19,7 +19,15 @@ from alerts.backfill import MAX_BACKFILL_DAYS
 from alerts.store import WatchStore
 from alerts.tokens import verify_feed
 from alerts.watches import Changes
-from api.access import RuntimeDep, api_key_header, check_key, get_settings, require_key, using
+from api.access import (
+    RuntimeDep,
+    StrictParams,
+    api_key_header,
+    check_key,
+    get_settings,
+    require_key,
+    using,
+)
 from api.problems import NewsJSONResponse, ProblemError
 from api.schemas import problems_for
 from core.models import WATCH_MODES, Watch
@@ -29,7 +37,7 @@ from core.settings import Settings
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 _WRITE_PROBLEMS = (401, 403, 422, 503)
 
-watch_router = APIRouter(tags=["watches"], dependencies=[Depends(require_key)])
+watch_router = APIRouter(tags=["watches"], dependencies=[Depends(require_key), StrictParams])
 public_router = APIRouter(tags=["watches"])  # authorised by signed tokens (feed readers, email)
 
 

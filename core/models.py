@@ -100,6 +100,12 @@ class SearchRequest:
     until: datetime | None = None
     limit: int = 10
     offset: int = 0
+    # "relevance": best match first (ties newest first); "date": newest first, whatever the
+    # score. A query without words to rank (empty, or only NOT) is newest first either way.
+    sort: str = "relevance"
+
+
+SEARCH_SORTS = ("relevance", "date")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 Values come, in order of precedence, from ``NEWSWATCH_*`` environment variables, then an
 optional TOML config file (``NEWSWATCH_CONFIG``, else ``$NEWSWATCH_HOME/config.toml`` when it
 exists), then the defaults below. Keys in the file are the lower-case field names.
+
+The data directory is ``NEWSWATCH_HOME`` when it is set, else the per-user data directory
+``$XDG_DATA_HOME/newswatch`` (``~/.local/share/newswatch``): the same wherever a command runs.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ _HOST_CHARS = re.compile(r"[a-z0-9_.:\[\]-]+")  # a name, an address, [IPv6], wi
 class Settings:
     """Everything configurable about newswatch. Build it with :func:`load_settings`."""
 
-    home: Path = Path(".newswatch")
+    home: Path = field(default_factory=lambda: default_home(os.environ))
     database_url: str = ""  # empty: a SQLite file in ``home``
     index: str = "embedded"
     index_path: Path | None = None  # embedded index file; default ``home/index.sqlite``
@@ -126,13 +129,55 @@ class Settings:
         return dataclasses.replace(self, allowed_private_networks=merged)
 
 
+LEGACY_HOME = Path(".newswatch")  # the default before issue 17: relative to where a command ran
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """The data directory when ``NEWSWATCH_HOME`` is not set: ``$XDG_DATA_HOME/newswatch``,
+    else ``~/.local/share/newswatch`` (the XDG base directory rule; a relative
+    ``XDG_DATA_HOME`` is ignored, as the rule says). Without any home directory (a user
+    with none), ``./.newswatch``."""
+    xdg = env.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "newswatch"
+    user_home = env.get("HOME", "")
+    if user_home and Path(user_home).is_absolute():
+        return Path(user_home) / ".local" / "share" / "newswatch"
+    try:
+        return Path.home() / ".local" / "share" / "newswatch"
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry
+        return LEGACY_HOME
+
+
+def legacy_home_notice(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """A line for the user when ``NEWSWATCH_HOME`` is not set and ``./.newswatch`` here holds
+    a state store that the per-user data directory does not: data written where the old
+    default pointed would otherwise seem lost. Empty otherwise."""
+    env = os.environ if env is None else env
+    if env.get("NEWSWATCH_HOME") or settings.database_url:
+        return ""
+    old = LEGACY_HOME / "newswatch.sqlite"
+    try:
+        if not old.is_file() or LEGACY_HOME.resolve() == settings.home.resolve():
+            return ""
+        if (settings.home / "newswatch.sqlite").is_file():
+            return ""
+    except OSError:
+        return ""
+    return (f"note: the data directory is now {settings.home} wherever newswatch runs; "
+            f"{LEGACY_HOME.resolve()} (the old default) holds data: set "
+            f"NEWSWATCH_HOME={LEGACY_HOME.resolve()} to use it, or move it there")
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Read settings from the environment (default ``os.environ``) and the config file."""
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
-    home = Path(env.get("NEWSWATCH_HOME", ".newswatch"))
+    home = (Path(env["NEWSWATCH_HOME"]).expanduser() if env.get("NEWSWATCH_HOME")
+            else default_home(env))
+    raw["home"] = home
     config_path = Path(env["NEWSWATCH_CONFIG"]) if env.get("NEWSWATCH_CONFIG") else None
     if config_path is None and (home / "config.toml").is_file():
         config_path = home / "config.toml"
@@ -141,7 +186,7 @@ def load_settings(
         raw["config_file"] = config_path
     for f in fields(Settings):
         key = f"NEWSWATCH_{f.name.upper()}"
-        if key in env:
+        if key in env and (env[key] or f.name != "home"):  # an empty NEWSWATCH_HOME: unset
             raw[f.name] = env[key]
     raw.update(overrides or {})
     return _build(raw)
@@ -202,7 +247,9 @@ def _build(raw: dict[str, Any]) -> Settings:
 
 def _coerce(name: str, value: Any) -> Any:
     if name in {"home", "index_path", "config_file", "taxonomy_path", "maildir_path"}:
-        return Path(value) if value not in (None, "") else None if name != "home" else Path(".")
+        if name == "home":  # "~/news" from a config file or a quoted shell variable
+            return Path(value).expanduser() if value not in (None, "") else Path(".")
+        return Path(value) if value not in (None, "") else None
     if name == "allowed_private_networks":
         if isinstance(value, list | tuple):
             value = ",".join(str(v) for v in value)

@@ -16,6 +16,7 @@ COPY --chown=airflow:0 stories /tmp/newswatch/stories
 COPY --chown=airflow:0 search /tmp/newswatch/search
 COPY --chown=airflow:0 alerts /tmp/newswatch/alerts
 COPY --chown=airflow:0 api /tmp/newswatch/api
+COPY --chown=airflow:0 web /tmp/newswatch/web
 COPY --chown=airflow:0 newswatch /tmp/newswatch/newswatch
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" "/tmp/newswatch[postgres,es,nlp]" \
  && rm -rf /tmp/newswatch

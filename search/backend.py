@@ -64,7 +64,10 @@ class IndexBackend(Protocol):
         ...
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run ``request.query`` (see :mod:`search.query`); raises ``QuerySyntaxError``."""
+        """Run ``request.query`` (see :mod:`search.query`); raises ``QuerySyntaxError``.
+        Hits come best first (ties newest first), or newest first with ``sort="date"``
+        (missing dates last) and for a query without positive words; scores are given
+        either way."""
         ...
 
     def count(self) -> int:
@@ -122,6 +125,24 @@ def iso_utc(value: datetime | None) -> str | None:
 
 def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def split_snippet(snippet: str) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet's plain text (markers removed) and where its matched words are in it, as
+    ``(start, end)`` character offsets, end exclusive: ``"a **b** c"`` → ``("a b c",
+    [(2, 3)])``. An unpaired marker is dropped and highlights nothing."""
+    parts = snippet.split(SNIPPET_START)
+    if len(parts) % 2 == 0:  # an odd number of markers: the last one opens nothing
+        parts[-2:] = [parts[-2] + parts[-1]]
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for i, part in enumerate(parts):
+        if i % 2 and part:
+            spans.append((at, at + len(part)))
+        text.append(part)
+        at += len(part)
+    return "".join(text), spans
 
 
 def lead_snippet(body: str) -> str:

@@ -210,9 +210,11 @@ class ElasticIndex(IndexLayout):
             "from_": offset,
             "size": limit,
             "source": ARTICLE_SOURCE,
-            "sort": sort_clause(ranked),
+            "sort": sort_clause(ranked, by_date=request.sort == "date"),
             "timeout": self._timeout,
         }
+        if ranked and request.sort == "date":
+            body["track_scores"] = True  # sorted by date, still scored
         if ranked and limit:
             highlight = {
                 "type": "unified",

@@ -90,13 +90,15 @@ def has_positive(node: Node, positive: bool = True) -> bool:
     return positive
 
 
-def sort_clause(ranked: bool) -> list[dict[str, Any]]:
+def sort_clause(ranked: bool, by_date: bool = False) -> list[dict[str, Any]]:
+    """Best first (ties newest first) when ``ranked``; newest first otherwise or when
+    ``by_date`` (the search then asks for scores with ``track_scores``)."""
     newest = [
         {"published": {"order": "desc", "missing": "_last"}},
         {"ingested": {"order": "desc"}},
         {"id": {"order": "asc"}},
     ]
-    return [{"_score": {"order": "desc"}}, *newest] if ranked else newest
+    return [{"_score": {"order": "desc"}}, *newest] if ranked and not by_date else newest
 
 
 def filter_clauses(request: SearchRequest) -> list[dict[str, Any]]:

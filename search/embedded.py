@@ -4,7 +4,8 @@ The query AST is compiled to SQL: each leaf (term, phrase, wildcard) becomes
 ``d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)`` with a MATCH string whose
 tokens are always double-quoted, and AND/OR/NOT become SQL boolean operators (so pure-negative
 queries work). Ranking is ``bm25(docs_fts, 10.0, 1.0)`` (title 10x body) over the OR of the
-query's positive leaves; queries without positive leaves rank newest first.
+query's positive leaves; queries without positive leaves rank newest first, and so does
+``sort="date"`` (still scored).
 
 Every search, facet count and match runs under a time budget (``query_budget_ms``, by default
 :data:`search.query.QUERY_TIME_BUDGET_MS`): a progress handler on the connection interrupts
@@ -397,25 +398,28 @@ class EmbeddedIndex:
         if limit == 0 or offset >= count:
             return count, [], {}
         rank = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked))
-        rows = _page(conn, clause, args, rank, limit, offset)
+        rows = _page(conn, clause, args, rank, limit, offset, by_date=request.sort == "date")
         snippets = _snippets(conn, rank, [r[0] for r in rows]) if rank else {}
         return count, rows, snippets
 
 def _page(
-    conn: sqlite3.Connection, clause: str, args: list[Any], rank: str, limit: int, offset: int
+    conn: sqlite3.Connection, clause: str, args: list[Any], rank: str, limit: int, offset: int,
+    by_date: bool = False,
 ) -> list[Any]:
+    newest = "d.published DESC NULLS LAST, d.rowid DESC"
     if not rank:  # match-all or pure-negative query: newest first
         sql = (
             f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
-            "ORDER BY d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+            f"ORDER BY {newest} LIMIT ? OFFSET ?"
         )
         return conn.execute(sql, [*args, limit, offset]).fetchall()
+    order = f"{newest}, score DESC" if by_date else f"score DESC, {newest}"
     sql = (
         f"SELECT {_HIT_COLUMNS}, COALESCE(-r.bm, 0.0) AS score FROM docs d "
         "LEFT JOIN (SELECT rowid AS rid, bm25(docs_fts, 10.0, 1.0) AS bm "
         "FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rid = d.rowid "
         f"WHERE {clause} "
-        "ORDER BY score DESC, d.published DESC NULLS LAST, d.rowid DESC LIMIT ? OFFSET ?"
+        f"ORDER BY {order} LIMIT ? OFFSET ?"
     )
     return conn.execute(sql, [rank, *args, limit, offset]).fetchall()
 

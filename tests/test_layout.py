@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GROUND = ("core",)
 STAGES = ("ingest", "enrich", "stories", "search", "alerts")
-SHELL = ("api", "newswatch")
+SHELL = ("api", "newswatch", "web")
 PACKAGES = GROUND + STAGES + SHELL
 MAX_LINES = 500
 SKIP = ("core/migrations/versions/",)  # generated-style Alembic revisions

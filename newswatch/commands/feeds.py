@@ -15,11 +15,12 @@ from core.models import Feed
 from core.runtime import Runtime
 from newswatch import console as out
 from newswatch.console import escape
-from newswatch.pipeline import add_feed, check_feed_url, subscribe
+from newswatch.pipeline import add_feed, check_address, check_feed_url, subscribe
 from newswatch.resources import opened as runtime
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
+_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 @click.group("feeds")
@@ -29,21 +30,33 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--no-check", is_flag=True, help="Register as given, without fetching it.")
-def feeds_add(urls: tuple[str, ...], no_check: bool) -> None:
-    """Register feeds. A site's home page works too: its announced feed is used."""
+@click.option("--no-check", is_flag=True, help="Register as given, without fetching it (an IP "
+              "address the network policy refuses is still refused).")
+@_json
+def feeds_add(urls: tuple[str, ...], no_check: bool, as_json: bool) -> None:
+    """Register feeds. A site's home page works too: its announced feed is used. An address
+    newswatch may not fetch (loopback, private networks; NEWSWATCH_ALLOWED_PRIVATE_NETWORKS)
+    is refused."""
     for url in urls:  # refuse a malformed URL before anything is registered or fetched
         check_feed_url(url)
+    added: list[dict[str, Any]] = []
     with runtime() as rt:
+        for url in urls:
+            check_address(rt, url)
         for url in urls:
             if no_check:
                 feed, new = add_feed(rt, url)
                 note = ""
             else:
                 sub = subscribe(rt, url)
-                feed, new, note = sub.feed, sub.new, f" ({sub.note})"
-            verb = "Added" if new else "Already registered"
-            stdout.print(f"{verb}: feed {feed.id} {escape(feed.url)}{escape(note)}")
+                feed, new, note = sub.feed, sub.new, sub.note
+            added.append({"id": feed.id, "url": feed.url, "given": url, "new": new, "note": note})
+            if not as_json:
+                verb = "Added" if new else "Already registered"
+                shown = f" ({note})" if note else ""
+                stdout.print(f"{verb}: feed {feed.id} {escape(feed.url)}{escape(shown)}")
+    if as_json:
+        out.print_json(stdout, added)
 
 
 def _feed_or_fail(rt: Runtime, ref: str) -> Feed:
@@ -55,38 +68,52 @@ def _feed_or_fail(rt: Runtime, ref: str) -> Feed:
 
 @feeds.command("remove")
 @click.argument("refs", nargs=-1, required=True)
-def feeds_remove(refs: tuple[str, ...]) -> None:
+@_json
+def feeds_remove(refs: tuple[str, ...], as_json: bool) -> None:
     """Stop following feeds (by id or URL); their articles stay searchable."""
+    done = []
     with runtime() as rt:
-        for ref in refs:
-            feed = _feed_or_fail(rt, ref)
+        feeds_ = [_feed_or_fail(rt, ref) for ref in refs]  # all known before any is removed
+        for feed in feeds_:
             rt.store.remove_feed(feed.id)
-            stdout.print(f"Removed feed {feed.id} {escape(feed.url)}")
+            done.append({"id": feed.id, "url": feed.url})
+            if not as_json:
+                stdout.print(f"Removed feed {feed.id} {escape(feed.url)}")
+    if as_json:
+        out.print_json(stdout, done)
 
 
 @feeds.command("pause")
 @click.argument("refs", nargs=-1, required=True)
-def feeds_pause(refs: tuple[str, ...]) -> None:
+@_json
+def feeds_pause(refs: tuple[str, ...], as_json: bool) -> None:
     """Stop polling feeds until they are resumed."""
-    _set_paused(refs, True)
+    _set_paused(refs, True, as_json)
 
 
 @feeds.command("resume")
 @click.argument("refs", nargs=-1, required=True)
-def feeds_resume(refs: tuple[str, ...]) -> None:
+@_json
+def feeds_resume(refs: tuple[str, ...], as_json: bool) -> None:
     """Poll paused feeds again (on the next run)."""
-    _set_paused(refs, False)
+    _set_paused(refs, False, as_json)
 
 
-def _set_paused(refs: tuple[str, ...], paused: bool) -> None:
+def _set_paused(refs: tuple[str, ...], paused: bool, as_json: bool) -> None:
+    done = []
     with runtime() as rt:
-        for ref in refs:
-            feed = _feed_or_fail(rt, ref)
+        feeds_ = [_feed_or_fail(rt, ref) for ref in refs]
+        for feed in feeds_:
             values: dict[str, Any] = {"paused": paused}
             if not paused:
                 values["next_poll_at"] = None  # due at once
             rt.store.update_feed(feed.id, **values)
-            stdout.print(f"{'Paused' if paused else 'Resumed'} feed {feed.id} {escape(feed.url)}")
+            done.append({"id": feed.id, "url": feed.url, "paused": paused})
+            if not as_json:
+                verb = "Paused" if paused else "Resumed"
+                stdout.print(f"{verb} feed {feed.id} {escape(feed.url)}")
+    if as_json:
+        out.print_json(stdout, done)
 
 
 @feeds.command("export")
@@ -111,7 +138,8 @@ def feeds_export(path: Path | None) -> None:
 @feeds.command("health")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def feeds_health(as_json: bool) -> None:
-    """Per feed: state, last success and error, interval, items per day, staleness."""
+    """Per feed: its state (ok, quiet, failing, unhealthy, new, paused; explained below the
+    table), when it was last polled, its newest item, items per day, interval, last error."""
     from ingest.health import assess
 
     with runtime() as rt:
@@ -123,7 +151,7 @@ def feeds_health(as_json: bool) -> None:
     if as_json:
         out.print_json(stdout, [vars(h) for h in report])
     else:
-        out.print_health(stdout, report)
+        out.print_health(stdout, report, now)
 
 
 @feeds.command("list")

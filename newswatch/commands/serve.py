@@ -1,4 +1,4 @@
-"""``newswatch serve``: the HTTP search API (api/) with uvicorn."""
+"""``newswatch serve``: the web app (web/) and the HTTP search API (api/) with uvicorn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from core.errors import NewswatchError
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 
 @click.command("serve")
@@ -15,7 +15,8 @@ from core.settings import load_settings
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="Port to listen on [default: NEWSWATCH_API_PORT].")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the HTTP search API (search, articles, stories, entities, health)."""
+    """Serve the web app (/web/) and the HTTP search API (search, articles, stories,
+    entities, watches, health) on one address."""
     overrides: dict[str, Any] = {}
     if host is not None:
         overrides["api_host"] = host
@@ -31,6 +32,23 @@ def serve(host: str | None, port: int | None) -> None:
     if not settings.api_key and settings.api_read_requires_key:
         click.echo("warning: NEWSWATCH_API_READ_REQUIRES_KEY is set but NEWSWATCH_API_KEY is "
                    "empty; every read will be refused (503)", err=True)
-    click.echo(f"Serving the search API on http://{settings.api_host}:{settings.api_port} "
-               "(OpenAPI at /openapi.json, docs at /docs); Ctrl-C stops it.", err=True)
+    base = local_url(settings)
+    click.echo(f"newswatch is at {base}/web/ (the web app: open it in a browser)", err=True)
+    click.echo(f"The search API is at {base} (docs at {base}/docs, OpenAPI at "
+               f"{base}/openapi.json); Ctrl-C stops both.", err=True)
+    if not settings.api_key:
+        click.echo("Reading needs no key; to merge or split stories and manage watches in the "
+                   "web app, set NEWSWATCH_API_KEY and sign in with it.", err=True)
     run_api(settings)
+
+
+def local_url(settings: Settings) -> str:
+    """Where a browser on this machine reaches the server: the public URL when one is set,
+    else the address it listens on (a wildcard address as loopback)."""
+    if settings.public_url:
+        return settings.resolved_public_url
+    host = settings.api_host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{settings.api_port}"

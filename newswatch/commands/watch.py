@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
 from alerts.backfill import MAX_BACKFILL_DAYS, Backfill
-from alerts.content import content_from_json
+from alerts.content import AlertContent, content_from_json
 from alerts.delivery import send_outbox
-from alerts.render import subject_for
+from alerts.render import news_summary, subject_for
 from alerts.stage import make_digests
 from alerts.store import WatchStore
 from alerts.watches import (
@@ -32,10 +33,12 @@ from alerts.watches import (
     shown_destination,
     unmute_story,
 )
+from core.errors import NewswatchError
 from core.models import WATCH_MODES, Watch
 from core.runtime import Runtime
 from core.settings import load_settings
 from newswatch import console as out
+from newswatch import lookup
 from newswatch.console import escape
 from newswatch.resources import open_runtime
 
@@ -109,7 +112,7 @@ def watch_follow(story_id: str, name: str, emails: tuple[str, ...],
                  as_json: bool) -> None:
     """Follow one story (see `newswatch stories`): email when its coverage brings news."""
     with _runtime() as rt:
-        watch = follow_story(rt, story_id, emails, name=name, mode=mode, min_novelty=min_novelty,
+        watch = follow_story(rt, lookup.story_id(rt, story_id), emails, name=name, mode=mode, min_novelty=min_novelty,
                              destinations=destinations)
         _print_added(rt, watch, as_json)
 
@@ -155,7 +158,7 @@ def watch_edit(ref: str, name: str | None, query: str | None, entities: tuple[st
         remove_destinations=remove_destinations, rotate_secret=rotate_secret,
     )
     with _runtime() as rt:
-        edited = edit_watch(rt, ref, changes)
+        edited = edit_watch(rt, lookup.watch_ref(rt, ref), changes)
         watch = edited.watch
         if as_json:
             data = {**describe(rt, [watch])[0], "changed": list(edited.changed),
@@ -238,7 +241,7 @@ def watch_list(as_json: bool) -> None:
 def watch_remove(refs: tuple[str, ...], as_json: bool) -> None:
     """Delete watches (by id or name), their alerts and their unsent email."""
     with _runtime() as rt:
-        removed = [remove_watch(rt, ref) for ref in refs]
+        removed = [remove_watch(rt, lookup.watch_ref(rt, ref)) for ref in refs]
         if as_json:
             out.print_json(stdout, [{"id": w.id, "name": w.name} for w in removed])
             return
@@ -247,34 +250,73 @@ def watch_remove(refs: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.command("alerts")
-@click.option("--watch", "ref", help="Only this watch (id or name).")
+@click.option("--watch", "ref", help="Only this watch (id, unambiguous id prefix, or name).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @_json
 def alerts_command(ref: str | None, limit: int, as_json: bool) -> None:
-    """Recent alert emails and their delivery state (pending, sent, failed)."""
+    """Recent alerts: when, watch, recipient, delivery state and what was new.
+
+    Newest first; the state is pending, sent, failed or cancelled."""
     with _runtime() as rt:
         store = WatchStore(rt.store)
-        watch_id = get_watch(rt, ref).id if ref else None
+        watch_id = get_watch(rt, lookup.watch_ref(rt, ref)).id if ref else None
         rows = store.outbox(watch_id, limit)
-        if as_json:
-            out.print_json(stdout, {
-                "counts": store.outbox_counts(),
-                "emails": [{**vars(r), "recipient": _to(r.channel, r.recipient),
-                            "content": json.loads(r.content)} for r in rows],
-            })
-            return
         counts = store.outbox_counts()
-        stdout.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "No alerts yet.")
         names = {w.id: w.name for w in store.all()}
-        table = Table("when", "watch", "kind", "via", "to", "status", "subject")
-        for r in rows:
-            subject = subject_for(content_from_json(r.content))
-            status = r.status + (f" ({r.attempts} tries: {r.last_error})" if r.last_error else "")
-            table.add_row(r.created_at.strftime("%Y-%m-%d %H:%M"), escape(names.get(r.watch_id, r.watch_id)),
-                          r.kind, r.channel, escape(_to(r.channel, r.recipient)),
-                          escape(status), escape(subject[:120]))
-        if rows:
-            stdout.print(table)
+    if as_json:
+        out.print_json(stdout, {
+            "counts": counts,
+            "emails": [{**vars(r), "recipient": _to(r.channel, r.recipient),
+                        "watch_name": names.get(r.watch_id), "subject": _subject(r.content),
+                        "content": json.loads(r.content)} for r in rows],
+        })
+        return
+    if not rows:
+        stdout.print("No alerts yet." if not counts else "No alerts for this watch yet.")
+        return
+    stdout.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
+                 f" in all; the newest {len(rows)}:")
+    table = Table(Column("when (UTC)", no_wrap=True), Column("watch → to", ratio=1, min_width=14),
+                  Column("alert", no_wrap=True), Column("story and what was new", ratio=3,
+                                                        min_width=24),
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                  show_lines=True)
+    for r in rows:
+        alert = content_from_json(r.content)
+        watches = [reason.watch_name for reason in alert.reasons] or [names.get(r.watch_id,
+                                                                                 r.watch_id)]
+        status = r.status + (f"\n{r.attempts} tries" if r.attempts > 1 else "")
+        table.add_row(
+            r.created_at.strftime("%Y-%m-%d\n%H:%M"),
+            escape(", ".join(dict.fromkeys(watches))) + "\n→ " + escape(_to(r.channel, r.recipient))
+            + (f" ({r.channel})" if r.channel != "email" else ""),
+            f"{r.kind}\n{status}",
+            _what(alert) + (f"\n[red]{escape(r.last_error)}[/]" if r.last_error else ""),
+        )
+    stdout.print(table)
+
+
+def _subject(content: str) -> str:
+    return subject_for(content_from_json(content))
+
+
+def _what(alert: AlertContent) -> str:
+    """An alert's story and what it said was new, as console markup."""
+    if alert.kind == "digest":
+        titles = [s.story_title for s in alert.stories]
+        head = f"{len(titles)} stor{'y' if len(titles) == 1 else 'ies'} in a digest"
+        return f"[bold]{head}[/]\n" + "\n".join(f"• {escape(t)}" for t in titles[:5]) + (
+            f"\n… and {len(titles) - 5} more" if len(titles) > 5 else "")
+    lead = next((i for i in alert.items if i.title.strip()), None)
+    if alert.kind == "new-story":
+        outlets = alert.outlets_count or len(alert.outlets)
+        source = f" · first from {escape(lead.source)}" if lead and lead.source else ""
+        return (f"[bold]{escape(alert.story_title)}[/]\nnew story{source}"
+                f" · {outlets} outlet{'' if outlets == 1 else 's'} so far")
+    headline = lead.title if lead else alert.story_title
+    news = news_summary(alert.items, parts=4) or "a development"
+    source = f"{escape(lead.source)}: " if lead and lead.source else ""
+    return f"[bold]{escape(headline)}[/]\n{source}{escape(news)}"
 
 
 @click.command("send")
@@ -330,7 +372,7 @@ def _backfill_line(b: Backfill) -> str:
 def _switch(ref: str, as_json: bool, action: Callable[[Runtime, str], tuple[Watch, bool]],
             done: str, already: str) -> None:
     with _runtime() as rt:
-        watch, changed = action(rt, ref)
+        watch, changed = action(rt, lookup.watch_ref(rt, ref))
         if as_json:
             out.print_json(stdout, {**describe(rt, [watch])[0], "changed": changed})
         elif changed:
@@ -343,7 +385,7 @@ def _muting(ref: str, story_id: str, as_json: bool,
             action: Callable[[Runtime, str, str], tuple[Watch, str, bool]],
             done: str, already: str) -> None:
     with _runtime() as rt:
-        watch, story, changed = action(rt, ref, story_id)
+        watch, story, changed = action(rt, lookup.watch_ref(rt, ref), _story_ref(rt, story_id))
         if as_json:
             out.print_json(stdout, {"watch_id": watch.id, "story_id": story, "changed": changed,
                                     "muted_stories": describe(rt, [watch])[0]["muted_stories"]})
@@ -352,6 +394,17 @@ def _muting(ref: str, story_id: str, as_json: bool,
         else:
             stdout.print(f"Story {escape(story)} {already} for watch {watch.id} "
                          f"({escape(watch.name)})")
+
+
+def _story_ref(rt: Runtime, ref: str) -> str:
+    """A story id from an unambiguous prefix; a story that is gone (muted before it was
+    merged away, say) is passed on as typed, for unmute to find."""
+    try:
+        return lookup.story_id(rt, ref)
+    except lookup.AmbiguousIdError:
+        raise
+    except NewswatchError:
+        return ref
 
 
 def _to(channel: str, recipient: str) -> str:

@@ -65,7 +65,7 @@ def feeds_by_outlet(demo: DemoSite) -> dict[str, str]:
 
 def about(messages: list[EmailMessage], story_id: str) -> list[EmailMessage]:
     """The messages about one story (their links lead to its page)."""
-    return [m for m in messages if f"/stories/{story_id}/page" in parts(m)[0]]
+    return [m for m in messages if f"/web/stories/{story_id}" in parts(m)[0]]
 
 
 def parts(msg: EmailMessage) -> tuple[str, str]:
@@ -109,7 +109,7 @@ def test_developing_story_alerts_once_then_only_when_it_develops(
 
     text, html = parts(new[0])
     assert demo.article_url(roles["original"]) in text
-    assert f"{PUBLIC}/stories/{story.story_id}" in html
+    assert f"{PUBLIC}/web/stories/{story.story_id}" in html
     assert str(new[0]["List-Unsubscribe"]).startswith(f"<{PUBLIC}/unsubscribe?token=")
     assert new[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     ids_seen = Counter(str(m["Message-ID"]) for m in smtp.messages)

@@ -155,7 +155,7 @@ def test_a_backfill_that_cannot_be_made_adds_no_watch(sqlite_settings: Settings)
 def test_the_demo_reports_what_this_run_sent(
     sqlite_settings: Settings, demo: DemoSite, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from newswatch.cli import _demo_watch, _print_demo_mail
+    from newswatch.commands.demo import _demo_watch, _print_demo_mail
 
     rt = open_runtime(sqlite_settings)  # no SMTP host: the maildir, as in `make demo`
     try:

@@ -173,7 +173,7 @@ def test_webhook_503_twice_then_200_arrives_once_signed_after_the_retries(
         assert update_["event"] == "newswatch.alert" and update_["subject"].startswith("Update:")
         assert update_["watches"][0]["watch_id"] == watch.id
         assert update_["watches"][0]["topic"] == "dprk-russia"
-        assert update_["story"]["url"] == f"{PUBLIC}/stories/{update_['story']['id']}/page"
+        assert update_["story"]["url"] == f"{PUBLIC}/web/stories/{update_['story']['id']}"
         assert update_["story"]["outlets_count"] == len(update_["story"]["outlets"]) >= 2
         assert {"tag": "dprk-russia", "label": "North Korea–Russia"} in update_["story"]["topics"]
         assert update_["articles"][0]["additions"]["new_sentences"]
@@ -251,7 +251,7 @@ def test_apprise_json_destination_gets_the_alert(
         assert sum(t.startswith("Update:") for t in titles) >= 2
         update_ = next(p for p in sent if p["title"].startswith("Update:"))
         assert "Watch “DPRK-Russia”: topic dprk-russia" in update_["message"]
-        assert f"{PUBLIC}/stories/" in update_["message"] and "New: " in update_["message"]
+        assert f"{PUBLIC}/web/stories/" in update_["message"] and "New: " in update_["message"]
     finally:
         rt.close()
 

@@ -178,7 +178,7 @@ def test_a_watch_follows_the_story_it_matched_to_its_developments(
                     "paused@example.org"):
         mails = to(smtp.messages, address)
         assert [str(m["Subject"]) for m in mails] == [f"New story: {GROUNDING[0]}"], address
-        assert f"/stories/{story}/page" in text_of(mails[0])
+        assert f"/web/stories/{story}" in text_of(mails[0])
     mute_story(mrt, muted.name, story)
     pause_watch(mrt, paused.name)
 
@@ -199,7 +199,7 @@ def test_a_watch_follows_the_story_it_matched_to_its_developments(
         assert len(mails) == 1, address
         subject, text = str(mails[0]["Subject"]), text_of(mails[0])
         assert subject.startswith(f"Update: {CAPTAIN[0]}"), subject
-        assert second in text and f"/stories/{story}/page" in text
+        assert second in text and f"/web/stories/{story}" in text
         assert f'your watch "{watch}": {FOLLOWS}' in " ".join(text.split())
     assert to(sent, "muted@example.org") == [] and to(sent, "paused@example.org") == []
 
@@ -260,7 +260,7 @@ def test_a_story_split_off_is_a_new_story_for_the_watches_it_matches_once(
     assert [str(m["Subject"]) for m in to(sent, "late@example.org")] == [
         f"New story: {BRIDGE[0]}"]
     text = " ".join(text_of(to(sent, "late@example.org")[0]).split())
-    assert f"/stories/{part.id}/page" in text and bridge in text
+    assert f"/web/stories/{part.id}" in text and bridge in text
     assert 'your watch "late": a story split off one you were alerted about' in text
     for address in ("early@example.org", "bridge@example.org"):  # had it as a new story
         assert to(sent, address) == [], address

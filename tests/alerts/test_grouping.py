@@ -139,7 +139,7 @@ def test_webhook_body_signature_and_keys() -> None:
     content = alert("w1", "follow-up", item("a1", new_speakers=["Whitfield"]))
     body = payload_bytes(alert_payload(content, "w1:s1:follow-up:a1:webhook:abc", PUBLIC))
     data = json.loads(body)
-    assert data["story"]["url"] == f"{PUBLIC}/stories/s1/page"
+    assert data["story"]["url"] == f"{PUBLIC}/web/stories/s1"
     assert data["watches"][0]["query"] == "strike" and "recipients" not in data
     expected = hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
     assert sign(body, "k3y") == f"sha256={expected}"

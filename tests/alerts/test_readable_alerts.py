@@ -90,7 +90,7 @@ def test_one_reader_two_watches_one_message_per_development_that_reads_well(
 
     story, original_url = story_of(mrt, demo, "original")
     mine = [as_client_sees_it(m) for m in smtp.messages
-            if f"/stories/{story}/page" in bodies(m)[0]]
+            if f"/web/stories/{story}" in bodies(m)[0]]
     subjects = [str(m["Subject"]) for m in mine]
     print("\n".join(subjects))
     # one message per development — the new story, the TV interview, the roundup — each
@@ -130,7 +130,7 @@ def test_one_reader_two_watches_one_message_per_development_that_reads_well(
             assert "Covered by 5 outlets so far" in body  # the other outlets, named
             assert "Global Wire Service" in body and "Main entities" in body
             assert "North Korea" in body
-            assert f"{PUBLIC}/stories/{story}/page" in body
+            assert f"{PUBLIC}/web/stories/{story}" in body
         assert text.count("unsubscribe: https://") == 2  # one link per watch
     new_text, _ = bodies(new)
     assert original_url in new_text and "NEW STORY" in new_text
@@ -215,7 +215,7 @@ def test_overlapping_digests_of_one_reader_come_as_one(
         assert_self_contained(html)
         assert str(msg["Subject"]).startswith("Digest: query digest, topic digest — ")
         story, _ = story_of(rt, demo, "original")
-        assert text.count(f"/stories/{story}/page") == 1  # the story once, for both watches
+        assert text.count(f"/web/stories/{story}") == 1  # the story once, for both watches
         assert "Matched by your watches" in text
     finally:
         rt.close()

@@ -114,3 +114,43 @@ def test_feed_interval_bounds_must_be_in_order() -> None:
 
 def test_the_defaults_pass_every_check() -> None:
     load_settings(env={})
+
+
+def test_the_data_directory_does_not_depend_on_the_current_folder(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    user = load_settings(env={"HOME": "/home/ana"}).home
+    assert user == Path("/home/ana/.local/share/newswatch")
+    xdg = load_settings(env={"HOME": "/home/ana", "XDG_DATA_HOME": "/data/ana"}).home
+    assert xdg == Path("/data/ana/newswatch")
+    relative = load_settings(env={"HOME": "/home/ana", "XDG_DATA_HOME": "rel"}).home
+    assert relative == user  # the XDG rule: a relative XDG_DATA_HOME is ignored
+    assert load_settings(env={"NEWSWATCH_HOME": str(tmp_path / "x")}).home == tmp_path / "x"
+    assert load_settings(env={"NEWSWATCH_HOME": "", "HOME": "/home/ana"}).home == user
+    assert load_settings(env={"NEWSWATCH_HOME": "~/news", "HOME": "/home/ana"}).home.name == "news"
+
+
+def test_the_config_file_is_read_from_the_default_data_directory(tmp_path: Path) -> None:
+    home = tmp_path / "share" / "newswatch"
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("max_redirects = 2\n")
+    settings = load_settings(env={"XDG_DATA_HOME": str(tmp_path / "share")})
+    assert settings.home == home and settings.max_redirects == 2
+
+
+def test_an_old_data_directory_in_the_current_folder_is_pointed_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.settings import legacy_home_notice
+
+    monkeypatch.chdir(tmp_path)
+    env = {"HOME": str(tmp_path / "user")}
+    settings = load_settings(env=env)
+    assert legacy_home_notice(settings, env) == ""
+    (tmp_path / ".newswatch").mkdir()
+    (tmp_path / ".newswatch" / "newswatch.sqlite").write_bytes(b"")
+    notice = legacy_home_notice(settings, env)
+    assert str(settings.home) in notice and f"NEWSWATCH_HOME={tmp_path / '.newswatch'}" in notice
+    assert legacy_home_notice(settings, {**env, "NEWSWATCH_HOME": str(tmp_path)}) == ""
+    settings.home.mkdir(parents=True)
+    (settings.home / "newswatch.sqlite").write_bytes(b"")
+    assert legacy_home_notice(settings, env) == ""  # both hold data: the user chose already

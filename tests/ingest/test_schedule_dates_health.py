@@ -72,3 +72,16 @@ def test_health_counts_items_and_flags_a_quiet_feed_as_stale() -> None:
     assert failing.state == "unhealthy"
     assert assess(_feed(paused=True), [], NOW, 5).state == "paused"
     assert not assess(_feed(), [NOW - timedelta(days=40)], NOW, 5).stale  # too little history
+
+
+def test_a_feed_has_one_state_that_agrees_with_its_flags() -> None:
+    daily = [NOW - timedelta(days=d) for d in range(0, 20)]
+    quiet = assess(_feed(), [d - timedelta(days=4) for d in daily], NOW, unhealthy_after=5)
+    assert quiet.state == "quiet" and quiet.stale and quiet.last_polled == NOW
+    failing = assess(_feed(consecutive_failures=2, last_error="HTTP 503"), daily, NOW, 5)
+    assert failing.state == "failing"
+    old = [d - timedelta(days=4) for d in daily]
+    assert assess(_feed(consecutive_failures=1), old, NOW, 5).state == "failing"  # before quiet
+    assert assess(_feed(paused=True), old, NOW, 5).state == "paused"
+    never = Feed(id=2, url="https://y.example/feed")
+    assert assess(never, [], NOW, 5).state == "new" and assess(never, [], NOW, 5).last_polled is None

@@ -387,6 +387,21 @@ def test_empty_query_lists_newest_first(corpus: IndexBackend) -> None:
     assert search(corpus, "*", limit=100) == result
 
 
+def test_sort_by_date_keeps_the_hits_and_their_scores(corpus: IndexBackend) -> None:
+    query = "flood OR warning OR drought OR russia OR shell"
+    best = search(corpus, query, limit=100)
+    newest = search(corpus, query, limit=100, sort="date")
+    assert newest.total == best.total == len(best.hits) >= 4
+    assert [h.id for h in newest.hits] == [i for i in NEWEST_FIRST if i in {h.id for h in best.hits}]
+    assert [h.id for h in newest.hits] != [h.id for h in best.hits]  # the order did change
+    scores = {h.id: h.score for h in best.hits}
+    assert all(h.score == pytest.approx(scores[h.id]) and h.score > 0 for h in newest.hits)
+    assert all(SNIPPET_START in h.snippet for h in newest.hits if h.id == "flood-1")
+    paged = [search(corpus, query, limit=2, offset=o, sort="date").hits for o in (0, 2)]
+    assert [h.id for page in paged for h in page] == [h.id for h in newest.hits][:4]
+    assert search(corpus, "", limit=100, sort="date") == search(corpus, "", limit=100)
+
+
 @pytest.mark.parametrize(
     ("query", "position"),
     [('"flood', 0), ("flood AND", 9), ("(flood", 0), ("author:x", 0), ("flood)", 5),

@@ -1,0 +1,1 @@
+"""newswatch's web app for analysts: server-rendered pages over the API's runtime."""
