@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
 from core.models import Extracted, FeedEntry
-from ingest.dates import DATE_PARAMS, stated_date
+from ingest.dates import stated_date
 from ingest.feeds import html_to_text
 from ingest.jsonld import article_from_jsonld
 from ingest.outlets import site_name
@@ -41,6 +42,7 @@ def extract_article(html: bytes | str, url: str) -> Extracted | None:
     ld = article_from_jsonld(tree)
     published = stated_date(tree, canonical.strip() or url)
     site = site_name(tree)
+    meta = _metadata(tree, url)  # before trafilatura prunes the tree
     doc = _trafilatura(tree, url)
     text, method = _clean(doc.text or "") if doc is not None else "", "trafilatura"
     ld_text = _clean(ld.body) if ld is not None else ""
@@ -49,7 +51,6 @@ def extract_article(html: bytes | str, url: str) -> Extracted | None:
         text, method = ld_text, "json-ld"
     if not text:
         return None
-    meta = doc if doc is not None else _metadata(tree, url)
     ld_title = ld.headline if ld is not None else ""
     title = (meta.title or ld_title or "").strip()
     author = (meta.author or "").strip()
@@ -68,30 +69,45 @@ def extract_article(html: bytes | str, url: str) -> Extracted | None:
 
 
 def _trafilatura(tree: Any, url: str) -> Any:
-    """trafilatura's document (text and metadata), or None. Tables stay out: in news pages
-    they are data boxes and lists of links more often than the article's prose."""
+    """trafilatura's main text, or None. Tables stay out: in news pages they are data boxes
+    and lists of links more often than the article's prose. Its metadata pass is not asked
+    for: that would run htmldate a second time over the whole page (see :func:`_metadata`)."""
     from trafilatura import bare_extraction
 
     try:
         return bare_extraction(
             tree,
             url=url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=False,
-            date_extraction_params=DATE_PARAMS,  # its date is not used: see stated_date
         )
     except Exception:  # trafilatura can trip over pathological markup: treat as empty
         return None
 
 
 def _metadata(tree: Any, url: str) -> Any:
-    """Page metadata alone, for when trafilatura found no text but the JSON-LD did."""
-    from trafilatura.metadata import extract_metadata
+    """The page's title, author and language as trafilatura reads them (meta tags, JSON-LD,
+    headings, bylines) — its ``extract_metadata`` without the date search: the page date is
+    worked out once, from what states it (:func:`ingest.dates.stated_date`)."""
+    from trafilatura.metadata import (
+        examine_meta,
+        extract_author,
+        extract_meta_json,
+        extract_title,
+    )
     from trafilatura.settings import Document
 
     try:
-        return extract_metadata(tree, url, DATE_PARAMS)
+        meta = examine_meta(tree)
+        if meta.author and " " not in meta.author:  # a lone word is a handle, not a name
+            meta.author = None
+        with contextlib.suppress(Exception):  # JSON-LD is a bonus: broken JSON-LD is common
+            meta = extract_meta_json(tree, meta)
+        meta.title = meta.title or extract_title(tree)
+        meta.author = meta.author or extract_author(tree)
+        meta.clean_and_trim()
+        return meta
     except Exception:  # as above: metadata is a bonus, never a reason to fail
         return Document()
 
