@@ -113,6 +113,7 @@ articles = Table(
     Column("ingest_seq", BigInteger),  # ingest order: set when a new revision enters the index
     Index("ix_articles_pending", "status", "indexed_revision"),
     Index("ix_articles_ingest_seq", "ingest_seq"),
+    Index("ix_articles_text_hash", "text_hash"),  # exact copies reuse their original's enrichment
 )
 
 article_urls = Table(
