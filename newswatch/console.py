@@ -89,6 +89,13 @@ def print_report(console: Console, report: RunReport) -> None:
         f"{report.unchanged} unchanged, [red]{report.failed} failed[/]; "
         f"{report.indexed} indexed."
     )
+    if report.pages_retried:
+        console.print(
+            f"Slow hosts: {report.pages_retried} page(s) tried again after the rest"
+            + (f", [yellow]{report.pages_deferred} deferred to the feed's next poll[/]"
+               if report.pages_deferred else ", all fetched")
+            + "."
+        )
     if report.alerts or report.sent or report.deferred:
         console.print(
             f"Alerts: {report.alerts} new; emails: {report.sent} sent"
