@@ -74,7 +74,7 @@ def test_new_story_headers_and_links() -> None:
     assert msg.get_content_type() == "multipart/alternative"
     text, html = parts(msg)
     for body in (text, html):
-        assert "https://newswatch.example/stories/st-1" in body
+        assert "https://newswatch.example/web/stories/st-1" in body
         assert "https://wire.example/a1" in body
         assert UNSUB in body
     assert '<a href="https://wire.example/a1"' in html
@@ -160,7 +160,7 @@ def test_digest_newest_development_first() -> None:
         assert body.index("Newer story") < body.index("Older story")
         assert "5 outlets, 2 new since your last digest" in body
         assert "3 outlets, 1 new since your last digest" in body
-        assert "https://newswatch.example/stories/st-new" in body
+        assert "https://newswatch.example/web/stories/st-new" in body
 
 
 def test_invalid_alerts_rejected() -> None:
