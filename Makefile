@@ -39,8 +39,9 @@ eval-extract: $(STAMP)  ## extraction P/R/F1 on ../shared/data/extraction-dev (n
 eval-feeds: $(STAMP)  ## feed-corpus robustness: parse + store every file of ../shared/data/feed-corpus
 	$(BIN)/python eval/feed_corpus.py
 
-eval-enrich: $(STAMP)  ## NER P/R/F1 (CoNLL dev), main-entity recall, topic P/R, enrich speed
+eval-enrich: $(STAMP)  ## NER P/R/F1 (CoNLL dev), main-entity recall, topic P/R, enrich speed; per language on the multilingual set
 	$(BIN)/python eval/entities.py
+	$(BIN)/python eval/multilingual.py --part enrich
 	$(BIN)/python eval/topics.py
 
 eval-topics: $(STAMP)  ## topic precision/recall on our labelled set (tests/fixtures/topics)
@@ -49,8 +50,9 @@ eval-topics: $(STAMP)  ## topic precision/recall on our labelled set (tests/fixt
 eval-dedup: $(STAMP)  ## near-duplicate P/R on pairs we build (copies, rewrites, spun copies)
 	$(BIN)/python eval/dedup.py
 
-eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-hard-dev, clustering-dev (+ same-week) and the demo
+eval-stories: $(STAMP)  ## story clustering pairwise/BCubed P/R/F1 on clustering-hard-dev, clustering-dev (+ same-week), the demo and the multilingual set
 	$(BIN)/python eval/stories.py
+	$(BIN)/python eval/multilingual.py --part stories
 
 train-stories: $(STAMP)  ## retrain the story decision (stories/model.json) with cross-validated figures; needs .[train]
 	$(BIN)/pip install -q -e '.[train]'

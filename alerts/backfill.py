@@ -29,7 +29,7 @@ from alerts.content import (
     content_to_json,
 )
 from alerts.decide import Decision, Matched, decide
-from alerts.stage import EVAL_CHUNK, outbox_rows_for, story_context
+from alerts.stage import EVAL_CHUNK, foreign_summaries, outbox_rows_for, story_context
 from alerts.store import ArticleRow, WatchStore
 from core.errors import InvalidRequestError
 from core.models import Watch
@@ -102,6 +102,7 @@ def plan_backfill(rt: Runtime, watch: Watch, days: int) -> Backfill:
         return Backfill(days, since)
     facts = store.story_facts(chosen)
     about = story_context(rt, chosen)
+    summaries = foreign_summaries(rt, [by_id[d.article_id] for s in chosen for d in decisions[s]])
     reason = MatchReason.of(watch)
     seqs: dict[str, list[int]] = defaultdict(list)  # each story's articles in the window
     for _, seq, story in candidates:
@@ -117,7 +118,7 @@ def plan_backfill(rt: Runtime, watch: Watch, days: int) -> Backfill:
         last = 0
         for d in decisions[story_id]:
             row = by_id[d.article_id]
-            item = _item(row)
+            item = _item(row, summaries.get(row.id, ""))
             content = AlertContent(
                 kind="new-story" if d.kind == "new-story" else "follow-up",
                 watch_name=watch.name, recipients=watch.recipients or NOBODY,
@@ -181,11 +182,11 @@ def digest_rows(rt: Runtime, watch: Watch, key: str, stories: Sequence[DigestSto
     return outbox_rows_for(watch, "digest", content_to_json(digest), key, now)
 
 
-def _item(row: ArticleRow) -> AlertItem:
+def _item(row: ArticleRow, summary: str = "") -> AlertItem:
     return AlertItem(
         article_id=row.id, title=row.title, url=row.url, source=row.source,
         published=row.published, snippet=lead_snippet(row.text), novelty=row.novelty,
-        additions=row.additions,
+        additions=row.additions, language=row.language, about=summary,
     )
 
 

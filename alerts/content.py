@@ -32,6 +32,8 @@ class AlertItem:
     snippet: str = ""
     novelty: float | None = None
     additions: dict[str, Any] = field(default_factory=dict)
+    language: str = ""  # ISO 639-1; "" or "en": shown as before
+    about: str = ""  # not English: "About: <entities> · topics: <labels>", in English
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,7 @@ def _item_dict(item: AlertItem) -> dict[str, Any]:
         "article_id": item.article_id, "title": item.title, "url": item.url,
         "source": item.source, "published": item.published.isoformat() if item.published else None,
         "snippet": item.snippet, "novelty": item.novelty, "additions": item.additions,
+        "language": item.language, "about": item.about,
     }
 
 

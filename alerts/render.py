@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from alerts.content import AlertContent, AlertItem, DigestStory, MatchReason, digest_order
+from enrich.languages import ENGLISH, NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUBJECT_TITLE_CHARS = 150
@@ -374,6 +375,12 @@ def _item_view(item: AlertItem, kind: str) -> dict[str, Any]:
         "changes": describe_additions(additions) if show_changes else [],
         "sentences": sentences if show_changes else [],
         "marked": [highlight(s, marks, figures) for s in sentences] if show_changes else [],
+        # not English: the language by name and the title as written, then in English
+        # what the article is about
+        "language_line": (f"{NAMES.get(item.language, one_line(item.language, 10))} · original "
+                          f"title: {one_line(item.title, 300)}"
+                          if item.language and item.language != ENGLISH else ""),
+        "about": one_line(item.about, 300),
     }
 
 

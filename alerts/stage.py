@@ -12,6 +12,7 @@ Airflow DAGs and the tests all call these functions.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -34,6 +35,7 @@ from alerts.store import ArticleRow, WatchStore
 from core.errors import NewswatchError
 from core.models import Watch
 from core.runtime import Runtime
+from enrich.languages.about import about as foreign_summary
 from enrich.topics import load_taxonomy
 from search.backend import lead_snippet
 from stories.stage import story_doc
@@ -66,26 +68,50 @@ Topics = tuple[tuple[str, str], ...]  # (tag, label)
 # -- evaluation ---------------------------------------------------------------------------
 
 
-def evaluate_watches(rt: Runtime) -> int:
+def evaluate_watches(rt: Runtime, timings: dict[str, float] | None = None) -> int:
     """Match what entered the index since each watch's watermark; store the alerts this
-    causes (and their emails) with the moved watermarks. Returns the alerts created."""
+    causes (and their emails) with the moved watermarks. Returns the alerts created.
+    ``timings``, when given, gets the seconds spent reading, matching, deciding and
+    writing added to its keys ``read``, ``match``, ``decide``, ``write``."""
     store = WatchStore(rt.store)
+    spent = _Clock(timings)
     created = 0
     while True:
         upper_bound = rt.store.ingest_high()
         watches = [w for w in store.all() if w.watermark < upper_bound]
         if not watches:
+            spent.lap("read")
             return created
         lower = min(w.watermark for w in watches)
         rows = store.articles_between(lower, upper_bound, EVAL_CHUNK)
         upper = rows[-1].seq if len(rows) == EVAL_CHUNK else upper_bound
         rows = [r for r in rows if r.seq <= upper]
-        created += _evaluate(rt, store, [w for w in watches if w.watermark < upper], rows, upper)
+        spent.lap("read")
+        created += _evaluate(rt, store, [w for w in watches if w.watermark < upper], rows, upper,
+                             spent)
+        if upper == upper_bound and rt.store.ingest_high() == upper:
+            return created  # every watch is at the newest article: no need to read them again
+
+
+class _Clock:
+    """Adds the seconds since the last lap to a phase of ``timings`` (if any)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[phase] = self.timings.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 def _evaluate(
-    rt: Runtime, store: WatchStore, watches: list[Watch], rows: list[ArticleRow], upper: int
+    rt: Runtime, store: WatchStore, watches: list[Watch], rows: list[ArticleRow], upper: int,
+    spent: _Clock | None = None,
 ) -> int:
+    spent = spent or _Clock(None)
     merged = store.merged_into([r.story_id for r in rows if r.story_id]
                                + [w.story_id for w in watches if w.story_id])
     rows = [replace(r, story_id=merged.get(r.story_id, r.story_id)) for r in rows]
@@ -102,7 +128,9 @@ def _evaluate(
     by_id = {r.id: r for r in rows}
     for watermark, group in groups.items():
         ids = [r.id for r in rows if r.seq > watermark]
+        spent.lap("decide")
         outcomes = rt.index.match([w.request() for w in group], ids)
+        spent.lap("match")
         for w, outcome in zip(group, outcomes, strict=True):
             if outcome.error:
                 log.warning("watch %r: %s", w.name, outcome.error)
@@ -113,14 +141,18 @@ def _evaluate(
     interested = [w for w in watches if matched.get(w.id)]
     known, stored = _known(store, interested)
     decisions: dict[str, list[Decision]] = {}
+    as_matched = {r.id: m for r, m in zip(rows, _candidates(rows), strict=True)}  # for every watch
     for w in interested:
         followed = {merged.get(w.story_id, w.story_id): 0} if w.story_id else {}
-        decisions[w.id] = decide(w.id, w.min_novelty, _candidates(matched[w.id]),
+        decisions[w.id] = decide(w.id, w.min_novelty, [as_matched[r.id] for r in matched[w.id]],
                                  {**followed, **known[w.id]})
     why = {(w, d.article_id): "" if d.article_id in direct.get(w, ()) else "following"
            for w, ds in decisions.items() for d in ds}
-    return _store_alerts(rt, store, interested, decisions, known, stored, by_id, why,
-                         upper, [w.id for w in watches])
+    spent.lap("decide")
+    created = _store_alerts(rt, store, interested, decisions, known, stored, by_id, why,
+                            upper, [w.id for w in watches])
+    spent.lap("write")
+    return created
 
 
 def tell_split(rt: Runtime, story_id: str) -> int:
@@ -158,6 +190,10 @@ def _follow(store: WatchStore, watches: list[Watch], rows: list[ArticleRow],
     alerted about before (through merges) and those it matches in this batch, after the
     first article it matched there that opens them (a near-duplicate does not)."""
     following = store.following({r.story_id for r in rows if r.story_id})
+    by_story: dict[str, list[ArticleRow]] = defaultdict(list)
+    for r in rows:
+        if r.story_id:
+            by_story[r.story_id].append(r)
     for w in watches:
         found = matched.get(w.id, [])
         first: dict[str, int] = {}
@@ -168,8 +204,9 @@ def _follow(store: WatchStore, watches: list[Watch], rows: list[ArticleRow],
         if not knows and not first:
             continue
         have = {r.id for r in found}
-        more = [r for r in rows if r.seq > w.watermark and r.story_id and r.id not in have
-                and (r.story_id in knows or r.seq > first.get(r.story_id, r.seq))]
+        more = [r for story in {*knows, *first} for r in by_story.get(story, ())
+                if r.seq > w.watermark and r.id not in have
+                and (story in knows or r.seq > first[story])]
         if more:
             matched[w.id] = sorted(found + more, key=lambda r: r.seq)
 
@@ -205,6 +242,7 @@ def _store_alerts(
     alerted = {d.story_id for ds in decisions.values() for d in ds}
     facts = store.story_facts(alerted)
     about = story_context(rt, alerted)
+    summaries = foreign_summaries(rt, [by_id[d.article_id] for ds in decisions.values() for d in ds])
     seqs = store.story_seqs(alerted, min((known[w][s] for w in decisions for s in known[w]
                                           if s in alerted), default=0))
     now = rt.clock()
@@ -222,7 +260,8 @@ def _store_alerts(
             content = AlertContent(
                 kind="new-story" if d.kind == "new-story" else "follow-up",
                 watch_name=w.name, recipients=w.recipients or ("nobody@newswatch.invalid",),
-                story_id=d.story_id, story_title=title or row.title, items=(_item(row),),
+                story_id=d.story_id, story_title=title or row.title,
+                items=(_item(row, summaries.get(row.id, "")),),
                 outlets_count=outlets, new_count=max(new, 1), idempotency_key=d.key,
                 mail_from=rt.settings.mail_from, topics=topics, entities=entities,
                 outlets=covered, reasons=(replace(MatchReason.of(w),
@@ -254,11 +293,25 @@ def _drop_muted(store: WatchStore, matched: dict[str, list[ArticleRow]]) -> None
             matched[watch_id] = [r for r in matched[watch_id] if r.story_id not in stories]
 
 
-def _item(row: ArticleRow) -> AlertItem:
+def foreign_summaries(rt: Runtime, rows: Iterable[ArticleRow]) -> dict[str, str]:
+    """For the articles not in English: what each is about, in English (by article id).
+    An English-only pass reads nothing more."""
+    ids = sorted({r.id for r in rows if r.language and r.language != "en"})
+    if not ids:
+        return {}
+    found = {}
+    for article_id, e in rt.store.enrichments(ids).items():
+        info = foreign_summary(e.language, "", e.entities, e.topics)
+        if info is not None and (line := info.summary()):
+            found[article_id] = line
+    return found
+
+
+def _item(row: ArticleRow, summary: str = "") -> AlertItem:
     return AlertItem(
         article_id=row.id, title=row.title, url=row.url, source=row.source,
         published=row.published, snippet=lead_snippet(row.text), novelty=row.novelty,
-        additions=row.additions,
+        additions=row.additions, language=row.language, about=summary,
     )
 
 

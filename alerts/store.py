@@ -39,6 +39,7 @@ class ArticleRow:
     source: str
     published: datetime | None
     text: str
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class AlertRow:
 
 _ARTICLE_ROW = select(*(t.articles.c[n] for n in (  # what evaluation reads (ArticleRow)
     "id", "ingest_seq", "story_id", "duplicate_of", "novelty", "novelty_detail", "title", "url",
-    "source", "published_at", "text")))
+    "source", "published_at", "text", "language")))
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -249,7 +250,7 @@ class WatchStore(OutboxQueries):
                 duplicate_of=r.duplicate_of, novelty=r.novelty,
                 additions=json.loads(r.novelty_detail or "{}").get("additions", {}),
                 title=r.title, url=r.url, source=r.source, published=r.published_at,
-                text=r.text[:2000],
+                text=r.text[:2000], language=r.language or "",
             )
             for r in rows
         ]

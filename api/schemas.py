@@ -109,6 +109,14 @@ class NoveltyOut(_Model):
     additions: dict[str, Any]
 
 
+class AboutOut(_Model):
+    language: str
+    language_name: str = Field(description="the language in English, e.g. Russian")
+    original_title: str = Field(description="the title as the article wrote it")
+    entities: list[str] = Field(description="English names of its main entities")
+    topics: list[str] = Field(description="English labels of its topics")
+
+
 class ArticleOut(_Model):
     id: str
     url: str
@@ -134,6 +142,9 @@ class ArticleOut(_Model):
     duplicate_of: str | None
     duplicate_similarity: float | None
     novelty: NoveltyOut
+    about: AboutOut | None = Field(
+        default=None, description="only for an article not in English: what it is about, "
+                                  "in English")
 
 
 class EntityRef(_Model):
@@ -171,6 +182,8 @@ class TimelineItem(_Model):
     novelty: float | None
     additions: dict[str, Any]
     why: dict[str, Any]
+    about: AboutOut | None = Field(default=None, description="only for an article not in "
+                                                             "English: what it is about")
 
 
 class StoryOut(StorySummary):

@@ -91,8 +91,10 @@ def get_story(rt: RuntimeDep, story_id: Annotated[str, Path(max_length=200)]) ->
     """The story's articles in order with what each added (novelty) and why it joined.
     A story merged into another answers with that one (header Content-Location)."""
     row, articles, details = story_parts(rt, story_id)
+    with using("state store"):
+        enrichments = rt.store.enrichments([a.id for a in articles])
     headers = {"Content-Location": f"/stories/{row.id}"} if row.id != story_id else None
-    return NewsJSONResponse(out.story_dict(row, articles, details), headers=headers)
+    return NewsJSONResponse(out.story_dict(row, articles, details, enrichments), headers=headers)
 
 
 # ---------------------------------------------------------------------------------------

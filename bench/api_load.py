@@ -261,7 +261,8 @@ def generate(n_articles: int, seed: int) -> Iterator[Generated]:
 def cache_key(n_articles: int, seed: int) -> str:
     """Changes with the generator and with the code that defines what is stored."""
     h = hashlib.sha256(f"{GENERATOR_VERSION}:{n_articles}:{seed}".encode())
-    for path in (REPO / "search" / "embedded.py", REPO / "core" / "schema.py"):
+    for path in (REPO / "search" / "embedded.py", REPO / "search" / "embedded_facets.py",
+                 REPO / "core" / "schema.py"):
         h.update(path.read_bytes())
     for path in sorted((REPO / "core" / "migrations" / "versions").glob("*.py")):
         h.update(path.name.encode())

@@ -25,10 +25,10 @@ test distribution started the way the test suite starts it) a fresh Python proce
    twice the NER time of one wave, measured on 8 pages before the run, so a pipeline near
    the floor keeps up and each wave is one pass);
 2. **the floor**, over the same pages: the plain ``trafilatura.extract(html)`` call in a
-   forkserver process pool of ``extract_processes`` workers (like newswatch's), then spaCy
-   NER alone (``settings.nlp_model`` loaded by ``enrich.nlp.load_model`` with only the NER
-   components) over the extracted texts with ``nlp.pipe(batch_size=NER_BATCH)`` in the
-   main process, as ``enrich.analyze`` runs it.
+   forkserver process pool of ``extract_processes`` workers, then spaCy NER alone
+   (``settings.nlp_model`` loaded by ``enrich.nlp.load_model`` with only the NER
+   components, once per worker) in a pool of as many workers, in batches of ``NER_BATCH``
+   (``realpages.floor``): extraction and NER each on every core, nothing else.
 
 Both sides are warm: the spaCy model is loaded (and the enrich stage has run once on a
 warm-up page: py3langid's model, the gazetteer, the topic patterns) and both extraction
@@ -47,7 +47,10 @@ its descendants are sampled from ``/proc`` too), the publish-to-alert latency p5
 (publication in the feed to the SMTP server receiving the first alert email that names
 the article by URL; only articles that cause an alert count, and the latency includes the
 wait for the next pass), the floor's seconds and the headline ratio pipeline seconds /
-floor seconds. Timing goals are checked by running this, not by tests.
+floor seconds, and CPU seconds of both (this process and its descendants, the load
+generator excepted: ``realpages.CpuMark``) with their ratio. Then, unless ``--quick`` or
+``--no-real-pages``, ``bench/realpages.py`` (the real pages of extraction-dev; skipped when
+absent). Timing goals are checked by running this, not by tests.
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from newsload import Corpus, PlannedArticle, Site, article_path, plan, render_feed  # noqa: E402
+from realpages import CpuMark, cpu_since  # noqa: E402
+from realpages import floor as real_floor  # noqa: E402
+from realpages import main as real_pages_main  # noqa: E402
 
 # -- the load generator -------------------------------------------------------------------
 
@@ -308,39 +314,14 @@ def rusage_mib() -> dict[str, float]:
 
 
 def floor(pages: list[bytes], warm_page: bytes, processes: int, model: str) -> dict[str, Any]:
-    """Plain extraction in a process pool of ``processes`` (forkserver, like newswatch's),
-    then NER alone over the texts in this process, as newswatch's enrich stage runs it."""
-    import importlib
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import trafilatura
-
-    from enrich.analyze import NER_BATCH
-    from enrich.nlp import MAX_CHARS, load_model
-
+    """Plain extraction in a pool of ``processes``, then NER alone in a pool of
+    ``processes`` (``realpages.floor``: both on every core, both warm)."""
+    del warm_page  # the pools warm on the pages themselves
     started = time.perf_counter()
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context,
-                             initializer=importlib.import_module,
-                             initargs=("trafilatura",)) as pool:
-        list(pool.map(trafilatura.extract, [warm_page] * processes))  # one worker each
-        pool_start = time.perf_counter() - started
-        started = time.perf_counter()
-        texts = [t or "" for t in pool.map(trafilatura.extract, pages)]
-        extract_seconds = time.perf_counter() - started
-    nlp = load_model(model)  # loaded before the pipeline ran, like newswatch's
-    started = time.perf_counter()
-    entities = sum(len(doc.ents) for doc in nlp.pipe((t[:MAX_CHARS] for t in texts),
-                                                        batch_size=NER_BATCH))
-    ner_seconds = time.perf_counter() - started
-    return {
-        "pages": len(pages), "processes": processes,
-        "extract_seconds": round(extract_seconds, 3), "ner_seconds": round(ner_seconds, 3),
-        "seconds": round(extract_seconds + ner_seconds, 3), "entities": entities,
-        "words": sum(len(t.split()) for t in texts),
-        "one_off": {"pool_start_seconds": round(pool_start, 3)},
-    }
+    result = real_floor(pages, processes, model)
+    result["processes"] = processes
+    result["one_off"] = {"pools_seconds": round(time.perf_counter() - started - result["seconds"], 3)}
+    return result
 
 
 # -- watches ------------------------------------------------------------------------------
@@ -464,6 +445,7 @@ def run_pipeline(rt: Any, load: RemoteLoad, interval: float, poll: float,
     articles = alerts = sent = idle_count = 0
     warnings: list[str] = []
     began = time.monotonic()
+    cpu_before = CpuMark.now(exclude=frozenset({load.process.pid or 0}))
     load.start(interval)
     while True:
         last_wave_out = load.waves_out() == waves
@@ -490,6 +472,7 @@ def run_pipeline(rt: Any, load: RemoteLoad, interval: float, poll: float,
             break
         time.sleep(poll)
     wall = time.monotonic() - began
+    cpu = cpu_since(cpu_before)  # idle passes and the waits between passes included
     rusage = rusage_mib()  # before the generator process ends and is counted as a child
     published, mail = load.finish()
     first, per_email = latencies(mail, published)
@@ -513,6 +496,7 @@ def run_pipeline(rt: Any, load: RemoteLoad, interval: float, poll: float,
         "per_pass": passes,
         "warnings": sorted(set(warnings))[:10],
         "rusage": rusage,
+        "cpu": cpu,
     }
 
 
@@ -630,6 +614,7 @@ def run_backend(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "backend": backend,
         "ratio": round(result["seconds"] / floor_result["seconds"], 2),
+        "cpu_ratio": round(result["cpu"]["total"] / floor_result["cpu"]["total"], 2),
         "pipeline": result,
         "floor": floor_result,
         "memory": peak,
@@ -722,6 +707,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=900.0,
                         help="stop a backend's pipeline loop after this many seconds")
     parser.add_argument("--json", type=Path, default=REPO / "build" / "bench" / "pipeline.json")
+    parser.add_argument("--real-pages", action=argparse.BooleanOptionalAction, default=True,
+                        help="then bench/realpages.py (the real pages of extraction-dev)")
+    parser.add_argument("--real-repeat", type=int, default=3, help="repeats of the real pages")
     parser.add_argument("--child", choices=("embedded", "elasticsearch"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -734,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         args.feeds, args.hosts, args.articles_per_feed, args.waves = 2, 2, 3, 2
         args.watches = min(args.watches, 12)
     backends = ["embedded", "elasticsearch"] if args.backend == "both" else [args.backend]
-    results = []
+    results: list[dict[str, Any]] = []
     server = None
     es_url = args.es_url
     try:
@@ -760,10 +748,20 @@ def main(argv: list[str] | None = None) -> int:
               "processes": args.processes, "poll_interval": args.poll_interval,
               "per_host_delay": 0.0}
     print_table(config, results)
+    for r in results:
+        if "error" not in r:
+            used: dict[str, float] = r["pipeline"]["cpu"]
+            least: dict[str, float] = r["floor"]["cpu"]
+            print(f"{r['backend']}: CPU s pipeline {used['total']} (main {used['main']}, "
+                  f"workers {used['workers']}) / floor {least['total']} = {r['cpu_ratio']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"config": config, "results": results}, indent=2))
-    return 1 if any("error" in r for r in results) else 0
+    failed = any("error" in r for r in results)
+    if args.real_pages and not args.quick:  # make bench: the real pages too
+        failed = real_pages_main(["--backend", args.backend, "--repeat", str(args.real_repeat)]
+                                 + (["--es-url", args.es_url] if args.es_url else [])) != 0 or failed
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ RANGES: dict[str, tuple[float | None, float | None, str]] = {
     "max_retry_after": (0, 86400, "seconds from 0 to 86400"),
     "robots_ttl_seconds": (0, None, "seconds, 0 or more"),
     "extract_processes": (0, 1024, "0 (one per core) or a whole number up to 1024"),
+    "enrich_processes": (0, 1024, "0 (one per core) or a whole number up to 1024"),
     "min_article_chars": (0, None, "a number of characters, 0 or more"),
     "poll_interval_seconds": (1, None, "seconds, 1 or more"),
     "min_feed_interval": (1, None, "seconds, 1 or more"),

@@ -15,6 +15,7 @@ from core.db import Store
 from core.settings import Settings
 
 if TYPE_CHECKING:  # the ground names these resource types for the type checker only
+    from enrich.workers import EnrichPool
     from ingest.fetch import Fetcher
     from ingest.robots import RobotsCache
     from ingest.workers import ExtractorPool
@@ -39,7 +40,8 @@ class NoProgress:
 
 @dataclass
 class Runtime:
-    """State store, search index, HTTP client, robots cache and extraction workers."""
+    """State store, search index, HTTP client, robots cache, extraction and enrichment
+    workers."""
 
     settings: Settings
     store: Store
@@ -49,8 +51,11 @@ class Runtime:
     extractor: ExtractorPool
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
+    enricher: EnrichPool | None = None  # enrichment workers; None: enrich in this process
 
     def close(self) -> None:
+        if self.enricher is not None:
+            self.enricher.close()
         self.extractor.close()
         self.fetcher.close()
         self.index.close()

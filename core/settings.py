@@ -79,6 +79,7 @@ class Settings:
     max_retry_after: float = 60.0  # longest Retry-After waited for within a run
     robots_ttl_seconds: int = 86400  # how long a host's robots.txt is trusted
     extract_processes: int = 0  # extraction worker processes; 0: one per core, 1: in-process
+    enrich_processes: int = 0  # enrichment (NER) worker processes; 0: one per core, 1: in-process
     min_article_chars: int = 250  # below this the feed's own content is used instead
     poll_interval_seconds: int = 60  # how often ``run --loop`` looks for due feeds
     min_feed_interval: int = 300  # adaptive polling keeps each feed's interval in this range

@@ -168,8 +168,50 @@ def link_mentions(
         if entry is None:
             add(_key(kind, surface), surface, kind, surface, start)
             continue
-        for linked in _resolve(entry, previous, gazetteer):
+        for linked in _resolve(entry, previous in PLACE_PREPOSITIONS, gazetteer):
             add(linked.id, linked.name, linked.type, surface, start)
+    return _with_salience(found.values(), doc_chars)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A mention the caller has already matched (languages other than English)."""
+
+    surface: str  # as written in the article
+    type: str
+    start: int
+    entry: GazEntry | None  # None: an entity the gazetteer does not know
+    name: str = ""  # for an unknown entity: its canonical (dictionary) form
+    key: str = ""  # for an unknown entity: its id, ``key:<type>:<slug>``
+    place: bool = False  # written as a place ("в Пхеньяне"): a capital stays the city
+
+
+def link_known(mentions: Sequence[Linked], title_chars: int, doc_chars: int,
+               gazetteer: Gazetteer) -> list[Entity]:
+    """Group matched mentions into linked entities, with the same rules as English: a
+    capital stands for its government unless written as a place, a government seat also
+    counts for its country, a single surname joins the one full name that ends with it."""
+    full_names = _full_person_names(m.name for m in mentions if m.entry is None
+                                    and m.type == "person")
+    found: dict[str, _Acc] = {}
+
+    def add(id_: str, name: str, kind: str, surface: str, start: int) -> None:
+        acc = found.get(id_)
+        if acc is None:
+            acc = found[id_] = _Acc(id_, name, kind)
+        acc.add(surface, start, start < title_chars)
+
+    keys = {m.name: m.key for m in mentions if m.entry is None}
+    for m in mentions:
+        if m.entry is None:
+            full = full_names.get(m.name.casefold()) if " " not in m.name else None
+            if m.type == "person" and full is not None and full in keys:
+                add(keys[full], full, "person", m.surface, m.start)
+            else:
+                add(m.key, m.name, m.type, m.surface, m.start)
+            continue
+        for linked in _resolve(m.entry, m.place, gazetteer):
+            add(linked.id, linked.name, linked.type, m.surface, m.start)
     return _with_salience(found.values(), doc_chars)
 
 
@@ -194,11 +236,11 @@ def _repair_title_mentions(
     return repaired
 
 
-def _resolve(entry: GazEntry, previous: str, gazetteer: Gazetteer) -> list[GazEntry]:
+def _resolve(entry: GazEntry, as_place: bool, gazetteer: Gazetteer) -> list[GazEntry]:
     country = gazetteer.country(entry.country_id) if entry.country_id else None
     if entry.kind == "demonym" and country is not None:
         return [country]
-    if entry.kind == "capital" and country is not None and previous not in PLACE_PREPOSITIONS:
+    if entry.kind == "capital" and country is not None and not as_place:
         return [country]  # "Pyongyang denied…": the government
     if entry.kind == "body" and country is not None:
         return [entry, country]  # "the Kremlin said…": itself, and its country

@@ -1,6 +1,8 @@
 """Topic tagging from a user-editable YAML taxonomy (``enrich/taxonomy.yaml``, schema in its
 header and ``docs/topics.md``): weighted terms and phrases, entity conditions, exclusions and
-relational links. Pure and deterministic; the only I/O is ``load_taxonomy`` reading the file.
+relational links, in English and, through each topic's ``languages`` blocks, in Russian,
+Ukrainian, Korean, Japanese and Chinese (matched by ``enrich.languages.topic_terms``). Pure
+and deterministic; the only I/O is ``load_taxonomy`` reading the file.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import functools
 import math
 import re
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,21 @@ import yaml
 
 from core.errors import ConfigError
 from core.models import Entity, TopicTag
+from enrich.languages.topic_terms import (
+    LANGUAGES,
+    Analysed,
+    RawRules,
+    Rules,
+    compile_rules,
+    find_links,
+    parse_rules,
+)
 
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
 SETTINGS = {"title_weight": 2.0, "saturation": 3.0, "length_scale": 250.0}
 TOPIC_KEYS = frozenset({"label", "description", "threshold", "terms", "phrases", "entities",
-                        "require_all", "require_any", "exclude", "link_terms", "link"})
+                        "require_all", "require_any", "exclude", "link_terms", "link",
+                        "languages"})
 LINK_KEYS = frozenset({"entities", "groups", "window", "weight", "required", "aliases"})
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
 WORD = re.compile(r"\w+")
@@ -82,6 +94,7 @@ class Topic:  # one topic of the taxonomy, patterns compiled
     require_any: tuple[Condition, ...] = ()
     exclude: tuple[Matcher, ...] = ()
     link: Link | None = None
+    languages: tuple[tuple[str, RawRules], ...] = ()  # per language, compiled on first use
     title_weight: float = SETTINGS["title_weight"]
     saturation: float = SETTINGS["saturation"]
     length_scale: float = SETTINGS["length_scale"]
@@ -233,12 +246,21 @@ def _topic(name: str, spec: Any, settings: dict[str, float], path: Path) -> Topi
         except (TypeError, ValueError, AttributeError) as exc:
             need(False, "link", f"invalid value ({exc})")
         need(link and (link.entities or link.groups), "link", "needs entities or groups")
+    languages = spec.get("languages") or {}
+    need(isinstance(languages, dict) and set(languages) <= set(LANGUAGES), "languages",
+         f"a mapping from a language among {', '.join(LANGUAGES)} to its terms")
+    blocks = tuple((str(lang), parse_rules(block, need)) for lang, block in languages.items())
+    for lang, block in blocks:
+        need(not link or block.link_terms, f"languages.{lang}.link_terms", "the topic has a link")
+        need(not link or not link.groups or len(block.groups or ()) == len(link.groups),
+             f"languages.{lang}.groups", f"the link has {len(link.groups) if link else 0} groups")
+        need(block.terms or block.phrases, f"languages.{lang}.terms", "needs terms or phrases")
     topic = Topic(
         name=name, label=spec["label"].strip(), description=str(spec.get("description", "")),
         threshold=float(threshold), terms=weighted("terms", "one"),
         phrases=weighted("phrases", "several"), entities=conditions("entities"),
         require_all=conditions("require_all"), require_any=conditions("require_any"),
-        exclude=weighted("exclude", "any"), link=link, **settings,
+        exclude=weighted("exclude", "any"), link=link, languages=blocks, **settings,
     )
     need(topic.terms or topic.phrases or topic.entities, "terms", "needs terms or phrases")
     return topic
@@ -257,40 +279,84 @@ def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:  
     return any(a < end and start < b for a, b in spans)
 
 
+Find = Callable[[Any], list[tuple[int, int]]]  # a term's (start, end) spans in the article
+Links = Callable[[list[tuple[int, int]]], list[tuple[int, str]]]  # masked spans -> links
+
+
 def tag_topics(title: str, text: str, entities: Sequence[Entity],
-               taxonomy: Sequence[Topic]) -> list[TopicTag]:
-    """The topics of an article whose score reaches their threshold, best first."""
+               taxonomy: Sequence[Topic], language: str = "en") -> list[TopicTag]:
+    """The topics of an article whose score reaches their threshold, best first. ``language``
+    (ISO 639-1) picks the terms: English ones for "en", else the topic's block for that
+    language (a topic without one is not tagged); entity conditions hold in every language."""
     doc = f"{title}\n\n{text}"
-    lowered = doc.lower() if _FOLDS_TO_ASCII.isdisjoint(doc) else None
-    words = [m.start() for m in WORD.finditer(doc)]
-    body_words = len(WORD.findall(text))
     salience = {e.id: e.salience for e in sorted(entities, key=lambda e: e.salience)}
-    tags = [tag for topic in taxonomy
-            if (tag := _score(topic, doc, lowered, len(title), words, body_words, entities,
-                              salience))]
+    if language == "en":
+        lowered = doc.lower() if _FOLDS_TO_ASCII.isdisjoint(doc) else None
+        words = [m.start() for m in WORD.finditer(doc)]
+        body_words = len(WORD.findall(text))
+
+        def find(m: Matcher) -> list[tuple[int, int]]:
+            return [h.span() for h in m.finditer(doc, lowered)]
+
+        def english(topic: Topic) -> TopicTag | None:
+            link = topic.link
+            links: Links | None = None if link is None else (
+                lambda masked: _find_links(link, doc, lowered, words, entities, masked))
+            return _score(topic, topic, find, links, topic.threshold, len(title), body_words,
+                          salience)
+
+        tags = [tag for topic in taxonomy if (tag := english(topic))]
+    else:
+        tags = _tag_language(doc, len(title), language, entities, taxonomy, salience)
     return sorted(tags, key=lambda t: (-t.score, t.tag))
 
 
-def _score(topic: Topic, doc: str, lowered: str | None, title_end: int, words: list[int],
-           body_words: int, entities: Sequence[Entity],
+def _tag_language(doc: str, title_end: int, language: str, entities: Sequence[Entity],
+                  taxonomy: Sequence[Topic], salience: dict[str, float]) -> list[TopicTag]:
+    """Tags from each topic's block for ``language``; the text is read once, on first need."""
+    analysed: Analysed | None = None
+    tags = []
+    for topic in taxonomy:
+        raw = dict(topic.languages).get(language)
+        if raw is None:
+            continue
+        rules = compile_rules(raw, language)
+        analysed = analysed or Analysed(doc, language)
+        text, link = analysed, topic.link
+        window = raw.window if raw.window is not None else (link.window if link else 0)
+
+        def links(masked: list[tuple[int, int]], rules: Rules = rules, text: Analysed = text,
+                  window: int = window, link: Link | None = link) -> list[tuple[int, str]]:
+            groups = link.entities if link else ()
+            return find_links(text, rules, groups, entities, window, masked)
+
+        threshold = raw.threshold if raw.threshold is not None else topic.threshold
+        if tag := _score(topic, rules, text.find, links if link else None, threshold,
+                         title_end, text.body_words(title_end), salience):
+            tags.append(tag)
+    return tags
+
+
+def _score(topic: Topic, rules: Topic | Rules, find: Find, links: Links | None,
+           threshold: float, title_end: int, body_words: int,
            salience: dict[str, float]) -> TopicTag | None:
     if not all(_best(c, salience) for c in topic.require_all) or (
             topic.require_any and not any(_best(c, salience) for c in topic.require_any)):
         return None
     masked: list[tuple[int, int]] = []
     raw, evidence = 0.0, dict[str, Any](terms={}, phrases={}, entities=[], exclude={})
-    for ex in topic.exclude:  # another sense of the words: mask the span, subtract or veto
-        if spans := [m.span() for m in ex.finditer(doc, lowered)]:
+    for ex in rules.exclude:  # another sense of the words: mask the span, subtract or veto
+        if spans := find(ex):
             if ex.weight < 0:
                 return None
             masked += spans
             raw -= ex.weight * _damp(len(spans))
             evidence["exclude"][ex.text] = len(spans)
-    hits = sorted(((h.start(), h.end(), kind, m) for kind, ms in
-                   (("phrases", topic.phrases), ("terms", topic.terms)) for m in ms
-                   for h in m.finditer(doc, lowered)), key=lambda h: (h[0] - h[1], h[0]))
+    hits = sorted(((start, end, kind, m) for kind, ms in
+                   (("phrases", rules.phrases), ("terms", rules.terms)) for m in ms
+                   for start, end in find(m)), key=lambda h: (h[0] - h[1], h[0]))
     taken = list(masked)
-    found: dict[tuple[str, str], tuple[Matcher, list[int]]] = {}
+    found: dict[tuple[str, str], tuple[Any, list[int]]] = {}
     for start, end, kind, m in hits:  # any stretch of text counts once: the longest match
         if not _overlaps(start, end, taken):
             taken.append((start, end))
@@ -299,20 +365,20 @@ def _score(topic: Topic, doc: str, lowered: str | None, title_end: int, words: l
         in_title = sum(1 for s in starts if s < title_end)
         raw += m.weight * (_damp(len(starts) - in_title) + topic.title_weight * (in_title > 0))
         evidence[kind][text] = len(starts)
-    if topic.link is not None:
-        links = _find_links(topic.link, doc, lowered, words, entities, masked)
-        evidence["link"] = links[0][1] if links else ""
-        if not links and topic.link.required:
+    if topic.link is not None and links is not None:
+        linked = links(masked)
+        evidence["link"] = linked[0][1] if linked else ""
+        if not linked and topic.link.required:
             return None
-        in_title = bool(links) and links[0][0] < title_end
-        raw += topic.link.weight * (_damp(len(links) - in_title) + topic.title_weight * in_title)
+        in_title = bool(linked) and linked[0][0] < title_end
+        raw += topic.link.weight * (_damp(len(linked) - in_title) + topic.title_weight * in_title)
     raw /= 1.0 + 0.5 * math.log1p(body_words / topic.length_scale)
     for cond in topic.entities:
         if best := _best(cond, salience):
             raw += cond.weight * best
             evidence["entities"] += [i for i in cond.ids if i in salience]
     score = max(raw, 0.0) / (max(raw, 0.0) + topic.saturation)
-    if score < topic.threshold:
+    if score < threshold:
         return None
     evidence["entities"] = sorted(set(evidence["entities"]))
     return TopicTag(topic.name, round(score, 3), evidence)

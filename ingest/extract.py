@@ -227,8 +227,11 @@ def _visible_deck(tree: Any) -> str:
         desc = " ".join(found.split())
         if len(desc) < 20 or desc.endswith(("...", "…")):
             continue
-        for el in body.iter():
-            if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+        # Only elements whose own text holds the description's first characters can start
+        # with them: XPath finds those (in document order) without visiting every element.
+        piece = desc[: min(10, len(desc))].split()[0]
+        for el in body.xpath("descendant-or-self::*[text()[contains(., $p)]]", p=piece):
+            if el.tag in ("script", "style", "noscript", "template"):
                 continue
             own = " ".join((el.text or "").split())[:20]  # cheap test before text_content()
             if len(own) < min(10, len(desc)) or not desc.startswith(own):

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from core.models import Article, Enrichment, Feed, Revision, RunReport, SearchHit, SearchResult
+from enrich.languages.about import about
 from ingest.health import FeedHealth
 from search.backend import split_snippet
 
@@ -224,7 +225,7 @@ def hit_dict(hit: SearchHit) -> dict[str, Any]:
 def article_dict(
     article: Article, revisions: list[Revision], enrichment: Enrichment
 ) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "id": article.id,
         "url": article.url,
         "urls": list(article.urls),
@@ -258,12 +259,21 @@ def article_dict(
             for q in enrichment.quotes
         ],
     }
+    # a non-English article: its language by name, its title as written, and the English
+    # names of its entities and topics
+    if info := about(article.language, article.title, enrichment.entities, enrichment.topics):
+        data["about"] = info.as_dict()
+    return data
 
 
 def print_article(
     console: Console, article: Article, revisions: list[Revision], enrichment: Enrichment
 ) -> None:
     console.print(f"[bold]{escape(article.title)}[/]")
+    if info := about(article.language, article.title, enrichment.entities, enrichment.topics):
+        console.print(escape(info.header()), highlight=False)
+        if summary := info.summary():
+            console.print(escape(summary), highlight=False)
     console.print(f"id:         {article.id}")
     console.print(f"url:        {escape(article.url)}")
     console.print(f"source:     {escape(article.source)}")
@@ -325,9 +335,11 @@ def _when(value: datetime | None) -> str:
 
 
 def story_dict(
-    row: Any, articles: list[Article], details: dict[str, dict[str, Any]] | None = None
+    row: Any, articles: list[Article], details: dict[str, dict[str, Any]] | None = None,
+    enrichments: dict[str, Enrichment] | None = None,
 ) -> dict[str, Any]:
-    """A story as the CLI and API show it; ``details`` adds each article's why and novelty."""
+    """A story as the CLI and API show it; ``details`` adds each article's why and novelty,
+    ``enrichments`` (by article id) what a non-English article is about, in English."""
     profile = row.profile or {}
     names = profile.get("entity_names", {})
     weights = profile.get("entities", {})
@@ -353,12 +365,16 @@ def story_dict(
                 {**r, "shared_entities": [names.get(e, e) for e in r.get("shared_entities", [])]}
                 for r in why.get("refused", [])
             ]
-            timeline.append({
+            item = {
                 "article_id": a.id, "title": a.title, "source": a.source, "url": a.url,
                 "published": a.published_at, "duplicate_of": d["duplicate_of"],
                 "novelty": d["novelty"], "additions": d["detail"].get("additions", {}),
                 "why": why,
-            })
+            }
+            e = (enrichments or {}).get(a.id)
+            if e is not None and (info := about(a.language, a.title, e.entities, e.topics)):
+                item["about"] = info.as_dict()
+            timeline.append(item)
         data["timeline"] = timeline
     return data
 
@@ -416,6 +432,9 @@ FEATURE_LABELS = {  # what the model's features mean, for people (stories/eviden
     "orgs_both": "both name organisations", "figures": "same figures",
     "figures_both": "both give figures", "dates": "same days mentioned",
     "dates_both": "both mention days", "gap": "time gap",
+    # across languages (stories/crosslingual.py)
+    "xl_entities": "cross-lingual: same entities", "xl_concepts": "same concepts",
+    "xl_figures": "same figures", "xl_dates": "same days mentioned",
 }
 
 
@@ -426,6 +445,8 @@ def _why(why: dict[str, Any]) -> str:
                 if "duplicate_of" in why else "")
         lines.append(f"{head}joined at probability {why['probability']:.2f}: "
                      f"{_decided_by(why)}{_shared(why)}")
+        if why.get("linked_by"):  # decided across languages: what linked it
+            lines.append(str(why["linked_by"]))
     elif "duplicate_of" in why:
         lines.append(f"near-duplicate of {why['duplicate_of']} (similarity {why['similarity']:.2f})")
     elif "total" in why:  # decided before the model (similarity threshold)

@@ -25,7 +25,7 @@ from core.errors import BlockedAddressError, FeedParseError, FetchError, Newswat
 from core.models import ArticleFailure, Feed, FeedOutcome, RunReport
 from core.runlock import run_lock
 from core.runtime import NoProgress, Progress, Runtime
-from enrich.stage import enrich_pending
+from enrich.stage import Prefetch, enrich_pending
 from ingest.discover import discover_feeds
 from ingest.feeds import parse_feed
 from ingest.fetch import FEED_ACCEPT, address_allowed
@@ -116,10 +116,11 @@ def subscribe(rt: Runtime, url: str) -> Subscription:
 
 def collect(
     rt: Runtime, feeds: Sequence[Feed], now: datetime, report: RunReport | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, prefetch: Prefetch | None = None,
 ) -> RunReport:
     """Poll ``feeds`` (due or not) as of ``now``, then fetch, extract and store what is new
-    or changed; no enrichment or indexing. Fills and returns ``report`` (a new one if none)."""
+    or changed; no enrichment or indexing (``prefetch``: hand each stored article to the
+    enrichment workers meanwhile). Fills and returns ``report`` (a new one if none)."""
     report = report if report is not None else RunReport()
     progress = progress or NoProgress()
     feeds = list(feeds)
@@ -137,7 +138,7 @@ def collect(
             items.extend(feed_items)
             progress.advance()
         report.feeds = [outcomes[f.id] for f in feeds]
-        _process_items(rt, pool, items, outcomes, report, now, progress)
+        _process_items(rt, pool, items, outcomes, report, now, progress, prefetch)
     except BaseException:  # Ctrl-C, a dead database: what was not done yet stays due
         pool.shutdown(wait=True, cancel_futures=True)
         _keep_due(rt, [feed_id for feed_id, validators in held.items() if validators], now)
@@ -173,11 +174,12 @@ def _run_once(rt: Runtime, progress: Progress | None, force: bool) -> RunReport:
     feeds = rt.store.list_feeds(include_paused=False) if force else rt.store.due_feeds(now)
     status = "failed"
     clock = _StageClock(report)
+    prefetch = Prefetch(rt)  # enrichment starts while pages are still being fetched
     try:
         with clock("fetch"):  # polling, fetching and extraction overlap: one figure
-            collect(rt, feeds, now, report, progress)
-        with clock("enrich"):
-            report.enriched = enrich_pending(rt, report, progress)
+            collect(rt, feeds, now, report, progress, prefetch)
+        with clock("enrich"):  # what the workers have not finished yet, and the writes
+            report.enriched = enrich_pending(rt, report, progress, prefetch)
         with clock("stories"):
             report.clustered, _touched = cluster_pending(rt)
         with clock("index"):  # stories with their articles: a run killed before this stage
@@ -186,6 +188,7 @@ def _run_once(rt: Runtime, progress: Progress | None, force: bool) -> RunReport:
             alert_stage(rt, report)
         status = "ok"
     finally:
+        prefetch.close()
         report.seconds = time.monotonic() - started
         rt.store.finish_run(report.run_id or 0, rt.clock(), status, report.as_dict())
     return report
@@ -272,12 +275,15 @@ def _process_items(
     report: RunReport,
     now: datetime,
     progress: Progress,
+    prefetch: Prefetch | None = None,
 ) -> None:
     by_link: dict[str, list[WorkItem]] = {}
     for item in items:
         by_link.setdefault(item.link or f"guid:{item.feed.id}:{item.entry.guid}", []).append(item)
     groups = _by_host(list(by_link.values()), lambda g: _item_url(g[0]))
     pooled = len(groups) >= POOL_MIN_PAGES
+    if prefetch is not None:
+        prefetch.expect(len(groups))
     progress.start("fetching articles", len(items))
     slow: list[list[WorkItem]] = []  # a slow or failing host: tried again after the rest
     for group, result in _fetched(rt, pool, groups, pooled):
@@ -285,7 +291,8 @@ def _process_items(
             slow.append(group)
             continue
         for i, item in enumerate(group):
-            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0)
+            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0,
+                    prefetch=prefetch)
             progress.advance()
     report.pages_retried = len(slow)
     for group, result in _fetched(rt, pool, slow, pooled):  # once, when the queue has drained
@@ -293,8 +300,11 @@ def _process_items(
             report.pages_deferred += 1
             result.error += "; deferred to the feed's next poll"
         for i, item in enumerate(group):
-            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0)
+            _record(rt, item, result, outcomes[item.feed.id], report, now, first=i == 0,
+                    prefetch=prefetch)
             progress.advance()
+    if prefetch is not None:
+        prefetch.flush()
 
 
 def _fetched(
@@ -314,7 +324,7 @@ def _fetched(
 
 def _record(
     rt: Runtime, item: WorkItem, result: ItemResult, outcome: FeedOutcome, report: RunReport,
-    now: datetime, first: bool,
+    now: datetime, first: bool, prefetch: Prefetch | None = None,
 ) -> None:
     article = result.article
     if article is None:
@@ -323,6 +333,8 @@ def _record(
     else:
         change = rt.store.save_article(article, result.urls, now) if first else "unchanged"
         setattr(outcome, change, getattr(outcome, change) + 1)
+        if prefetch is not None and change in ("new", "updated"):
+            prefetch.add(article)
     published = article.published_at if article and article.published_source != "first-seen" else None
     rt.store.save_entry(
         item.feed.id, item.entry.guid, link=item.link, title=item.entry.title,

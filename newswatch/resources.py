@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from core.db import Store
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
+from enrich.workers import EnrichPool
 from ingest.fetch import Fetcher
 from ingest.robots import RobotsCache
 from ingest.workers import ExtractorPool
@@ -28,6 +29,7 @@ def open_runtime(settings: Settings) -> Runtime:
         fetcher=fetcher,
         robots=robots_for(fetcher),
         extractor=ExtractorPool(settings.extract_processes),
+        enricher=EnrichPool(settings.enrich_processes, settings.nlp_model, settings.taxonomy_path),
     )
 
 

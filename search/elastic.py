@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +43,11 @@ from elasticsearch import (
     Elasticsearch,
 )
 
-from core.errors import ConfigError, NewswatchError, QuerySyntaxError
+from core.errors import ConfigError, NewswatchError
 from core.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
 from core.settings import Settings
 from search.backend import (
     DEFAULT_FACETS,
-    MATCH_BATCH,
     MAX_LIMIT,
     MatchOutcome,
     parse_iso,
@@ -69,6 +67,7 @@ from search.elastic_docs import (
     with_port,
 )
 from search.elastic_layout import KINDS, TEMPLATES_DIR, IndexLayout
+from search.elastic_match import match_requests
 from search.elastic_query import (
     MAX_NESTED_DEPTH,
     check_facets,
@@ -79,6 +78,7 @@ from search.elastic_query import (
     query_depth,
     sort_clause,
 )
+from search.percolate import QueryCache
 from search.query import (
     QUERY_TIME_BUDGET_MS,
     Node,
@@ -114,6 +114,7 @@ class ElasticIndex(IndexLayout):
             )
         self.prefix = prefix
         self.query_budget_ms = query_budget_ms  # how long one search may run
+        self._queries = QueryCache()  # parsed watch queries, kept across batches
         self.url = display_url(settings.es_url)
         self.templates_dir = templates_dir or TEMPLATES_DIR
         auth = (settings.es_username, settings.es_password) if settings.es_username else None
@@ -249,47 +250,12 @@ class ElasticIndex(IndexLayout):
         return [outcomes[i] for i in positions]
 
     def _match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
-        """Every request restricted to the documents ``ids``, sent in ``_msearch`` batches."""
-        if not ids or not requests:
-            return [MatchOutcome() for _ in requests]
-        out: list[MatchOutcome | None] = [None] * len(requests)
-        nodes: dict[str, Node | QuerySyntaxError] = {}
-        pending: list[tuple[int, dict[str, Any]]] = []
-        only = {"ids": {"values": list(ids)}}
-        for i, request in enumerate(requests):
-            try:
-                if request.query not in nodes:
-                    nodes[request.query] = parse_query(request.query)
-                node = nodes[request.query]
-                if isinstance(node, QuerySyntaxError):
-                    raise node
-                query = self._query(node, replace(request, since=None, until=None))
-            except QuerySyntaxError as exc:
-                nodes.setdefault(request.query, exc)
-                out[i] = MatchOutcome(error=str(exc))
-                continue
-            # filter context: no scores to compute, and the clauses can be cached
-            body = {"query": {"bool": {"filter": [only, query]}}, "size": len(ids),
-                    "_source": False, "sort": ["_doc"], "track_total_hits": False,
-                    "timeout": self._timeout}
-            pending.append((i, body))
-        alias = self.alias("articles")
-        for start in range(0, len(pending), MATCH_BATCH):
-            batch = pending[start : start + MATCH_BATCH]
-            searches: list[dict[str, Any]] = []
-            for _, body in batch:
-                searches += [{"index": alias}, body]
-            with self._errors():
-                resp = self.client.msearch(searches=searches)
-            for (i, _), item in zip(batch, resp["responses"], strict=True):
-                if "error" in item:
-                    reason = item["error"].get("reason") if isinstance(item["error"], dict) else None
-                    out[i] = MatchOutcome(error=f"Elasticsearch refused the query: {reason or item['error']}")
-                elif item.get("timed_out"):
-                    out[i] = MatchOutcome(error=str(time_limit_error(self.query_budget_ms)))
-                else:
-                    out[i] = MatchOutcome(frozenset(h["_id"] for h in item["hits"]["hits"]))
-        return [o if o is not None else MatchOutcome() for o in out]
+        """Only the requests that can match (``search.elastic_match``), each restricted to
+        its candidate documents, sent in ``_msearch`` batches."""
+        with self._errors():
+            return match_requests(self.client, self.alias("articles"), requests, ids,
+                                  self._queries, self._query, self.query_budget_ms,
+                                  str(time_limit_error(self.query_budget_ms)))
 
     def facets(
         self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from core.models import IndexDoc, StoryDoc
+from search.analysis import index_terms
 from search.backend import (
     SNIPPET_ELLIPSIS,
     SNIPPET_END,
@@ -53,6 +54,10 @@ def article_source(doc: IndexDoc) -> dict[str, Any]:
         "title_words": words(doc.title),
         "body_words": words(doc.body),
     }
+    for name, text in (("title_terms", doc.title), ("body_terms", doc.body)):
+        terms = index_terms(text, doc.language)  # Cyrillic, Hangul, CJK (search.analysis)
+        if terms:
+            source[name] = terms
     return source
 
 

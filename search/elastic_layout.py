@@ -144,6 +144,19 @@ class IndexLayout(ElasticClient):
                 return  # unchanged: no cluster-state update
         self.client.indices.put_index_template(name=name, **body)
 
+    def _add_new_fields(self, kind: str) -> None:
+        """Put fields that the template of the alias's version has and its index lacks (an
+        additive change, such as the analysed ``title_terms``/``body_terms``, is made in
+        place; a field that changes is a new version and a migration)."""
+        index, version = self._current(kind)
+        if index is None or version is None or version not in self.template_versions(kind):
+            return
+        wanted = self.template_body(kind, version)["template"]["mappings"].get("properties", {})
+        found = self.client.indices.get_mapping(index=index)[index]["mappings"]
+        missing = {n: spec for n, spec in wanted.items() if n not in found.get("properties", {})}
+        if missing:
+            self.client.indices.put_mapping(index=index, properties=missing)
+
     def _create_index(self, name: str, alias: str | None) -> None:
         aliases: dict[str, Any] | None = {alias: {}} if alias else None
         try:
@@ -233,6 +246,7 @@ class IndexLayout(ElasticClient):
                     self._put_template(kind, version)
                 alias = self.alias(kind)
                 if self.client.indices.exists_alias(name=alias):
+                    self._add_new_fields(kind)
                     continue
                 if self.client.indices.exists(index=alias):
                     raise NewswatchError(

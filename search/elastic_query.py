@@ -11,6 +11,7 @@ from typing import Any
 
 from core.errors import NewswatchError
 from core.models import SearchRequest
+from search.analysis import Variant, analysed, query_variants, wildcard_pattern
 from search.backend import (
     FACET_FIELDS,
     MAX_LIMIT,
@@ -51,11 +52,18 @@ def compile_query(node: Node) -> dict[str, Any]:
 
 
 def _leaf(node: Term | Phrase) -> dict[str, Any]:
-    """One word, phrase or wildcard, in the title and body (or the one field named)."""
+    """One word, phrase or wildcard, in the title and body (or the one field named); in
+    Cyrillic, Hangul or CJK, in their analysed terms (``title_terms``, ``body_terms``)."""
     names = (node.field,) if node.field else ("title", "body")
-    boosts = {f"{name}_words": TITLE_BOOST if name == "title" else 1.0 for name in names}
+    on_terms = analysed(node.text)
+    suffix = "_terms" if on_terms else "_words"
+    boosts = {f"{name}{suffix}": TITLE_BOOST if name == "title" else 1.0 for name in names}
+    if on_terms and not (isinstance(node, Term) and node.wildcard):
+        return _terms_leaf(query_variants(node.text), boosts)
     if isinstance(node, Term) and node.wildcard:  # letters, digits, * and ? only
         pattern = "".join(p if p in "*?" else words(p) for p in re.split(r"([*?])", node.text))
+        if on_terms:
+            pattern = wildcard_pattern(node.text)
         should = [
             {"wildcard": {field: {"value": pattern, "case_insensitive": True, "boost": boost}}}
             for field, boost in boosts.items()
@@ -68,6 +76,26 @@ def _leaf(node: Term | Phrase) -> dict[str, Any]:
     fields = [f"{field}^{boost:g}" for field, boost in boosts.items()]
     # tie_breaker 1: the scores of title and body add up, as in FTS5's weighted bm25
     return {"multi_match": {"query": text, "type": "phrase", "fields": fields, "tie_breaker": 1.0}}
+
+
+def _terms_leaf(variants: tuple[Variant, ...], boosts: dict[str, float]) -> dict[str, Any]:
+    """Any of the term sequences, each a phrase (or a prefix for a lone CJK character) in
+    the analysed fields; nothing when there are none."""
+    if not variants:
+        return {"match_none": {}}
+    fields = [f"{field}^{boost:g}" for field, boost in boosts.items()]
+    should: list[dict[str, Any]] = []
+    for variant in variants:
+        text = " ".join(variant.terms)
+        if variant.prefix:
+            should.extend({"prefix": {f: {"value": text, "boost": b}}} for f, b in boosts.items())
+        elif len(fields) == 1:
+            ((field, boost),) = boosts.items()
+            should.append({"match_phrase": {field: {"query": text, "boost": boost}}})
+        else:
+            should.append({"multi_match": {"query": text, "type": "phrase", "fields": fields,
+                                           "tie_breaker": 1.0}})
+    return should[0] if len(should) == 1 else {"bool": {"should": should}}
 
 
 def query_depth(query: dict[str, Any]) -> int:

@@ -8,8 +8,9 @@ query's positive leaves; queries without positive leaves rank newest first, and 
 ``sort="date"`` (still scored).
 
 Every search, facet count and match runs under a time budget (``query_budget_ms``, by default
-:data:`search.query.QUERY_TIME_BUDGET_MS`): a progress handler on the connection interrupts
-the statement once it is spent, and the search fails with :class:`search.query.QueryLimitError`.
+:data:`search.query.QUERY_TIME_BUDGET_MS`): a watchdog thread interrupts the statement once it
+is spent (``search.embedded_budget``), and the search fails with
+:class:`search.query.QueryLimitError`. Watch matching is in ``search.embedded_match``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import NewswatchError, QuerySyntaxError
 from core.models import IndexDoc, SearchHit, SearchRequest, SearchResult, StoryDoc
 from search.backend import (
     DEFAULT_FACETS,
-    FACET_FIELDS,
     MAX_LIMIT,
     SNIPPET_ELLIPSIS,
     SNIPPET_END,
@@ -41,11 +38,15 @@ from search.backend import (
     parse_iso,
     unique_requests,
 )
+from search.embedded_budget import time_budget
+from search.embedded_facets import facets, upgrade_facets
+from search.embedded_match import match_batch
 from search.embedded_query import QueryCompiler, filter_sql
-from search.query import QUERY_TIME_BUDGET_MS, Node, parse_query, time_limit_error
+from search.embedded_terms import ensure_terms, ranking, write_terms
+from search.percolate import QueryCache
+from search.query import QUERY_TIME_BUDGET_MS, Node, parse_query
 
-SCHEMA_VERSION = 3
-PROGRESS_STEPS = 1000  # SQLite VM instructions between two looks at the clock
+SCHEMA_VERSION = 4  # 4: doc_facets and facet_totals (search.embedded_facets)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -134,6 +135,7 @@ class EmbeddedIndex:
         self._local = threading.local()  # each thread's reader connection
         self._readers: list[sqlite3.Connection] = []
         self._closed = False
+        self._queries = QueryCache()  # parsed watch queries, kept across batches
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout = 5000")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -148,6 +150,8 @@ class EmbeddedIndex:
     def ensure_schema(self) -> None:
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            ensure_terms(self._conn)  # analysed terms (search.analysis); filled when new
+            upgrade_facets(self._conn)  # facet tables (search.embedded_facets); filled when new
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def upsert_many(self, docs: Iterable[IndexDoc]) -> int:
@@ -157,6 +161,7 @@ class EmbeddedIndex:
             for doc in batch:
                 (rowid,) = self._conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
                 self._conn.execute("DELETE FROM doc_tags WHERE rowid = ?", (rowid,))
+                write_terms(self._conn, rowid, doc.title, doc.body, doc.language)
                 tags = {("entity", e[0]) for e in doc.entities} | {("topic", t) for t in doc.topics}
                 tags |= {("entity_name", e[1]) for e in doc.entities}  # for facets
                 if doc.story_id:
@@ -216,55 +221,10 @@ class EmbeddedIndex:
         return [outcomes[i] for i in positions]
 
     def _match(self, requests: Sequence[SearchRequest], ids: Sequence[str]) -> list[MatchOutcome]:
-        """Copies the documents ``ids`` into a scratch in-memory index with the same schema
-        and runs each request there with the same compiler, so thousands of requests cost
-        what a search over a few hundred documents costs, whatever the size of the index."""
-        if not ids or not requests:
-            return [MatchOutcome() for _ in requests]
-        scratch = sqlite3.connect(":memory:")
-        try:
-            scratch.executescript(_SCHEMA)
-            with self._reading() as conn:
-                for i in range(0, len(ids), 500):
-                    chunk = list(ids[i : i + 500])
-                    marks = ",".join("?" * len(chunk))
-                    docs = conn.execute(
-                        f"SELECT * FROM docs WHERE id IN ({marks})", chunk).fetchall()
-                    scratch.executemany(
-                        f"INSERT INTO docs VALUES ({','.join('?' * 12)})", docs)
-                    rowids = [d[0] for d in docs]
-                    tags = conn.execute(
-                        f"SELECT rowid, kind, value FROM doc_tags WHERE rowid IN "
-                        f"({','.join('?' * len(rowids))})", rowids).fetchall()
-                    scratch.executemany("INSERT INTO doc_tags VALUES (?, ?, ?)", tags)
-            nodes: dict[str, Node | QuerySyntaxError] = {}
-            return [self._match_one(scratch, nodes, request) for request in requests]
-        finally:
-            scratch.close()
-
-    def _match_one(
-        self, conn: sqlite3.Connection, nodes: dict[str, Node | QuerySyntaxError],
-        request: SearchRequest,
-    ) -> MatchOutcome:
-        if request.query not in nodes:
-            try:
-                nodes[request.query] = parse_query(request.query)
-            except QuerySyntaxError as exc:
-                nodes[request.query] = exc
-        node = nodes[request.query]
-        if isinstance(node, QuerySyntaxError):
-            return MatchOutcome(error=str(node))
-        try:
-            with time_budget(conn, self.query_budget_ms):
-                compiler = QueryCompiler(conn)
-                where = compiler.sql(node)
-                filters, filter_args = filter_sql(replace(request, since=None, until=None))
-                clause = " AND ".join([where, *filters])
-                rows = conn.execute(f"SELECT d.id FROM docs d WHERE {clause}",
-                                    [*compiler.params, *filter_args]).fetchall()
-            return MatchOutcome(frozenset(r[0] for r in rows))
-        except (NewswatchError, sqlite3.Error) as exc:
-            return MatchOutcome(error=str(exc))
+        """In a scratch copy of the batch, only the requests that can match (see
+        ``search.embedded_match``), so thousands cost little whatever the index's size."""
+        with self._reading() as conn:
+            return match_batch(conn, _SCHEMA, requests, ids, self._queries, self.query_budget_ms)
 
     def upsert_stories(self, stories: Iterable[StoryDoc]) -> int:
         batch = list(stories)
@@ -352,37 +312,16 @@ class EmbeddedIndex:
     def facets(
         self, request: SearchRequest, fields: Sequence[str] = DEFAULT_FACETS, size: int = 10
     ) -> dict[str, list[tuple[str, int]]]:
-        """Commonest values of ``fields`` among the articles ``request`` finds (see backend)."""
+        """Commonest values of ``fields`` among the articles ``request`` finds (see backend),
+        from the facet tables (``search.embedded_facets``), never the documents."""
         node = parse_query(request.query)
-        unknown = [f for f in fields if f not in FACET_FIELDS]
-        if unknown:
-            raise NewswatchError(
-                f"unknown facet {unknown[0]!r}; known facets are {', '.join(FACET_FIELDS)}"
-            )
-        tag_kinds = {"topics": "topic", "entity_ids": "entity", "entity_names": "entity_name"}
-        out: dict[str, list[tuple[str, int]]] = {}
         with self._reading() as conn:
             conn.execute("BEGIN")
             try:
                 with time_budget(conn, self.query_budget_ms):
-                    compiler = QueryCompiler(conn)
-                    where = compiler.sql(node)
-                    filters, filter_args = filter_sql(request)
-                    clause = " AND ".join([where, *filters])
-                    args = [*compiler.params, *filter_args, max(0, min(size, MAX_LIMIT))]
-                    for name in fields:
-                        if name in tag_kinds:  # from the matches to their tags: never a scan
-                            sql = (f"WITH m AS MATERIALIZED (SELECT d.rowid AS rid FROM docs d "
-                                   f"WHERE {clause}) SELECT t.value, count(*) AS n FROM m JOIN "
-                                   f"doc_tags t ON t.rowid = m.rid AND t.kind = '{tag_kinds[name]}' "
-                                   "WHERE t.value != '' GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-                        else:  # a column: source, language
-                            sql = (f"SELECT d.{name}, count(*) AS n FROM docs d WHERE d.{name} != '' "
-                                   f"AND {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-                        out[name] = [(v, int(n)) for v, n in conn.execute(sql, args)]
+                    return facets(conn, node, request, fields, size)
             finally:
                 _end_read(conn)
-        return out
 
     def _run(
         self, conn: sqlite3.Connection, node: Node, request: SearchRequest, limit: int,
@@ -393,35 +332,36 @@ class EmbeddedIndex:
         filters, filter_args = filter_sql(request)
         clause = " AND ".join([where, *filters])
         args = [*compiler.params, *filter_args]
-        total = conn.execute(f"SELECT count(*) FROM docs d WHERE {clause}", args)
+        total = conn.execute(f"SELECT count(*) FROM doc_facets d WHERE {clause}", args)
         count = int(total.fetchone()[0])
         if limit == 0 or offset >= count:
             return count, [], {}
         rank = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked))
-        rows = _page(conn, clause, args, rank, limit, offset, by_date=request.sort == "date")
+        rank_terms = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked_terms))
+        rows = _page(conn, clause, args, rank, limit, offset, by_date=request.sort == "date",
+                     rank_terms=rank_terms)
         snippets = _snippets(conn, rank, [r[0] for r in rows]) if rank else {}
         return count, rows, snippets
 
 def _page(
     conn: sqlite3.Connection, clause: str, args: list[Any], rank: str, limit: int, offset: int,
-    by_date: bool = False,
+    by_date: bool = False, rank_terms: str = "",
 ) -> list[Any]:
     newest = "d.published DESC NULLS LAST, d.rowid DESC"
-    if not rank:  # match-all or pure-negative query: newest first
+    if not rank and not rank_terms:  # match-all or pure-negative query: newest first
         sql = (
             f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
             f"ORDER BY {newest} LIMIT ? OFFSET ?"
         )
         return conn.execute(sql, [*args, limit, offset]).fetchall()
     order = f"{newest}, score DESC" if by_date else f"score DESC, {newest}"
+    joins, score, rank_args = ranking(rank, rank_terms)
     sql = (
-        f"SELECT {_HIT_COLUMNS}, COALESCE(-r.bm, 0.0) AS score FROM docs d "
-        "LEFT JOIN (SELECT rowid AS rid, bm25(docs_fts, 10.0, 1.0) AS bm "
-        "FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rid = d.rowid "
+        f"SELECT {_HIT_COLUMNS}, {score} AS score FROM docs d {joins} "
         f"WHERE {clause} "
         f"ORDER BY {order} LIMIT ? OFFSET ?"
     )
-    return conn.execute(sql, [rank, *args, limit, offset]).fetchall()
+    return conn.execute(sql, [*rank_args, *args, limit, offset]).fetchall()
 
 
 def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dict[int, str]:
@@ -432,25 +372,6 @@ def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dic
     )
     args = [SNIPPET_START, SNIPPET_END, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, rank, *rowids]
     return {int(rowid): text for rowid, text in conn.execute(sql, args)}
-
-
-@contextmanager
-def time_budget(conn: sqlite3.Connection, budget_ms: float) -> Iterator[None]:
-    """Interrupt what ``conn`` runs once ``budget_ms`` have passed: a QueryLimitError."""
-    deadline = time.monotonic() + budget_ms / 1000
-
-    def spent() -> int:
-        return 1 if time.monotonic() >= deadline else 0
-
-    conn.set_progress_handler(spent, PROGRESS_STEPS)
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if "interrupted" in str(exc) and time.monotonic() >= deadline:
-            raise time_limit_error(budget_ms) from None
-        raise
-    finally:
-        conn.set_progress_handler(None, 0)
 
 
 def _end_read(conn: sqlite3.Connection) -> None:

@@ -10,9 +10,11 @@ from typing import Any
 
 from core.errors import QuerySyntaxError
 from core.models import SearchRequest
+from search.analysis import Variant, analysed, query_variants, wildcard_pattern
 from search.backend import (
     iso_utc,
 )
+from search.embedded_terms import TERMS_TABLE
 from search.query import And, MatchAll, Node, Not, Or, Phrase, QueryLimitError, Term
 
 MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
@@ -21,7 +23,7 @@ MAX_EXPANSIONS = 500  # words a single wildcard such as ``*ing`` may expand to
 _COLUMNS = ("title", "body")
 
 
-_LEAF_SQL = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
+_LEAF_SQL = "d.rowid IN (SELECT rowid FROM {0} WHERE {0} MATCH ?)"
 
 
 class QueryCompiler:
@@ -31,6 +33,7 @@ class QueryCompiler:
         self.conn = conn
         self.params: list[Any] = []
         self.ranked: list[str] = []  # MATCH strings of leaves not under an odd number of NOTs
+        self.ranked_terms: list[str] = []  # the same for leaves searched in docs_terms
 
     def sql(self, node: Node, positive: bool = True) -> str:
         if isinstance(node, MatchAll):
@@ -40,18 +43,19 @@ class QueryCompiler:
         if isinstance(node, And | Or):
             op = " AND " if isinstance(node, And) else " OR "
             return _balanced([self.sql(item, positive) for item in node.items], op)
-        match = self._leaf(node)
+        if node.field is not None and node.field not in _COLUMNS:
+            raise QuerySyntaxError(f"the embedded index cannot search field {node.field!r}")
+        on_terms = analysed(node.text)  # Cyrillic, Hangul, CJK: the analysed terms only
+        match = self._terms_leaf(node) if on_terms else self._leaf(node)
         if match is None:
             return "0"
         if positive:
-            self.ranked.append(match)
+            (self.ranked_terms if on_terms else self.ranked).append(match)
         self.params.append(match)
-        return _LEAF_SQL
+        return _LEAF_SQL.format(TERMS_TABLE if on_terms else "docs_fts")
 
     def _leaf(self, node: Term | Phrase) -> str | None:
         """The FTS5 MATCH string of one leaf; ``None`` when it can match nothing."""
-        if node.field is not None and node.field not in _COLUMNS:
-            raise QuerySyntaxError(f"the embedded index cannot search field {node.field!r}")
         column = f"{{{node.field}}} : " if node.field else ""
         if isinstance(node, Phrase) or not node.wildcard:
             return column + _quote(node.text)
@@ -63,11 +67,27 @@ class QueryCompiler:
             return None
         return column + "(" + " OR ".join(_quote(w) for w in words) + ")"
 
-    def _expand(self, pattern: str) -> list[str]:
+    def _terms_leaf(self, node: Term | Phrase) -> str | None:
+        """The MATCH string of a leaf in Cyrillic, Hangul or CJK, on ``docs_terms``: any of
+        its term sequences as a phrase (see :func:`search.analysis.query_variants`)."""
+        column = f"{{{node.field}}} : " if node.field else ""
+        if isinstance(node, Term) and node.wildcard:
+            pattern = wildcard_pattern(node.text)
+            stem = pattern.rstrip("*")
+            if "*" not in stem and "?" not in stem:
+                return f"{column}{_quote(stem)} *"
+            words = self._expand(pattern, f"{TERMS_TABLE}_vocab", fold=False)
+            return column + "(" + " OR ".join(_quote(w) for w in words) + ")" if words else None
+        variants = query_variants(node.text)
+        if not variants:
+            return None
+        return column + "(" + " OR ".join(_variant(v) for v in variants) + ")"
+
+    def _expand(self, pattern: str, vocab: str = "docs_vocab", fold: bool = True) -> list[str]:
         """Indexed words matching a wildcard pattern (``*`` any run, ``?`` one character)."""
-        glob = _fold(pattern).replace("[", "[[]")
+        glob = (_fold(pattern) if fold else pattern).replace("[", "[[]")
         literal = re.split(r"[*?]", glob, maxsplit=1)[0]
-        sql, args = "SELECT term FROM docs_vocab WHERE term GLOB ?", [glob]
+        sql, args = f"SELECT term FROM {vocab} WHERE term GLOB ?", [glob]
         if literal:
             sql += " AND term >= ? AND term < ?"
             args += [literal, literal + "\U0010ffff"]
@@ -87,6 +107,11 @@ def _balanced(parts: list[str], op: str) -> str:
         return "(" + op.join(parts) + ")"
     middle = len(parts) // 2
     return "(" + _balanced(parts[:middle], op) + op + _balanced(parts[middle:], op) + ")"
+
+
+def _variant(variant: Variant) -> str:
+    """One term sequence as an FTS5 phrase (or a prefix query for a lone CJK character)."""
+    return _quote(" ".join(variant.terms)) + (" *" if variant.prefix else "")
 
 
 def _quote(text: str) -> str:

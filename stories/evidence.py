@@ -11,15 +11,22 @@ decision in ``stories/decision.py``.
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from core.models import Entity
+from enrich.gazetteer import DATA_DIR
+from enrich.languages import ENGLISH, SUPPORTED
+from stories import concepts as lexicon
+from stories import facts
 from stories.similarity import Profile, entity_weights, tfidf, words
 
 LEDE_WORDS = 60  # the lede: the first sentences, up to this many words
@@ -52,6 +59,14 @@ MONTH_DAY = re.compile(
 PEOPLE_TYPES = frozenset({"person"})
 PLACE_TYPES = frozenset({"place"})
 ORG_TYPES = frozenset({"organisation", "group"})
+# language-free actors (``Evidence.ids``): who and where weigh most; a country or a capital
+# ("Moscow" for Russia's government) is named by most reports of a conflict, so it weighs little
+KIND_WEIGHTS = {"person": 1.0, "place": 1.0, "product": 0.8, "event": 0.8, "organisation": 0.6,
+                "group": 0.5}
+BROAD_PLACE_WEIGHT = 0.3
+OTHER_KIND_WEIGHT = 0.4
+IDS_KEPT = 20
+AMOUNTS_KEPT = 80
 
 # the order of the model's weights (stories/model.json); a new feature means a new model
 FEATURES = (
@@ -74,6 +89,12 @@ class Evidence:
     figures: frozenset[str]
     when: datetime
     dates: frozenset[int] = frozenset()  # days the text says things happened (proleptic ordinals)
+    # what does not depend on the language (stories/crosslingual.py)
+    language: str = ""
+    concepts: frozenset[str] = frozenset()  # stories/concepts.py
+    amounts: frozenset[str] = frozenset()  # figures in one spelling (stories/facts.py)
+    ids: dict[str, float] = field(default_factory=dict)  # entity id -> salience x kind weight
+    names: dict[str, str] = field(default_factory=dict)  # entity id -> name, for explanations
 
 
 def lede_of(text: str) -> str:
@@ -166,22 +187,57 @@ def _idf(token: str, df: Mapping[str, int], n_docs: int) -> float:
 
 def evidence(
     title: str, text: str, entities: Sequence[Entity], df: Mapping[str, int], n_docs: int,
-    when: datetime, *, terms: dict[str, float] | None = None,
+    when: datetime, *, terms: dict[str, float] | None = None, language: str = ENGLISH,
 ) -> Evidence:
+    """What the article brings. ``language`` is the article's (ISO 639-1): English figures and
+    days are read as before; another supported language's through stories/facts.py."""
     counts = Counter(words(text))
     for w in words(title):
         counts[w] += 2
     people, places, orgs = actors(entities, df, n_docs)
+    whole = f"{title}\n{text}"
+    lang = language if language in SUPPORTED else ENGLISH
+    amounts = facts.amounts(whole, lang)
+    if lang == ENGLISH:
+        found, dates = figures(whole), mentioned_dates(whole, when)
+    else:
+        found, dates = amounts, facts.mentioned_dates(whole, lang, when)
     return Evidence(
         terms=terms if terms is not None else tfidf(counts, df, n_docs),
         title=tfidf(Counter(words(title)), df, n_docs),
         lede=tfidf(Counter(words(lede_of(text))), df, n_docs),
         entities=entity_weights(entities),
         people=people, places=places, orgs=orgs,
-        figures=figures(f"{title}\n{text}"),
+        figures=found,
         when=when,
-        dates=mentioned_dates(f"{title}\n{text}", when),
+        dates=dates,
+        language=language,
+        concepts=frozenset(lexicon.find(whole, lang)),
+        amounts=amounts,
+        ids=kind_weighted(entities),
+        names={e.id: e.name for e in entities},
     )
+
+
+def kind_weighted(entities: Sequence[Entity]) -> dict[str, float]:
+    """The article's actors by entity id (the same in every language once linked): salience
+    times how much the kind of entity tells one event from another (``KIND_WEIGHTS``)."""
+    broad = _broad_places()
+    out: dict[str, float] = {}
+    for e in entities:
+        if e.salience < ACTOR_SALIENCE:
+            continue
+        kind = BROAD_PLACE_WEIGHT if e.id in broad else KIND_WEIGHTS.get(e.type, OTHER_KIND_WEIGHT)
+        out[e.id] = max(out.get(e.id, 0.0), e.salience * kind)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _broad_places() -> frozenset[str]:
+    """The ids of the gazetteer's countries and capitals (enrich/gazetteer/countries.tsv)."""
+    rows = csv.DictReader(io.StringIO((DATA_DIR / "countries.tsv").read_text(encoding="utf-8")),
+                          delimiter="\t")
+    return frozenset(row[c] for row in rows for c in ("qid", "capital_qid") if row.get(c))
 
 
 def features(ev: Evidence, profile: Profile, last_updated: datetime) -> dict[str, float]:
@@ -229,6 +285,11 @@ def absorb_evidence(profile: Profile, ev: Evidence) -> Profile:
         orgs=_summed(profile.orgs, ev.orgs),
         figures=list(dict.fromkeys([*profile.figures, *sorted(ev.figures)]))[:FIGURES_KEPT],
         dates=sorted(set(profile.dates) | ev.dates)[-DATES_KEPT:],
+        languages=list(dict.fromkeys([*profile.languages, *([ev.language] if ev.language else [])])),
+        concepts={c: profile.concepts.get(c, 0) + (c in ev.concepts)
+                  for c in sorted(set(profile.concepts) | ev.concepts)},
+        amounts=list(dict.fromkeys([*profile.amounts, *sorted(ev.amounts)]))[:AMOUNTS_KEPT],
+        ids=_summed(profile.ids, ev.ids, IDS_KEPT),
     )
 
 
@@ -261,9 +322,9 @@ def _mean(old: Mapping[str, float], new: Mapping[str, float], n: int) -> dict[st
     return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:60])
 
 
-def _summed(old: Mapping[str, float], new: Mapping[str, float]) -> dict[str, float]:
+def _summed(old: Mapping[str, float], new: Mapping[str, float], kept: int = ACTORS_KEPT) -> dict[str, float]:
     merged = {k: old.get(k, 0.0) + new.get(k, 0.0) for k in set(old) | set(new)}
-    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:ACTORS_KEPT])
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:kept])
 
 
 def _scaled(weights: Mapping[str, float]) -> dict[str, float]:

@@ -67,6 +67,13 @@ class Profile:
     numbers: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)
     outlets: list[str] = field(default_factory=list)
+    # what does not depend on the language (stories/crosslingual.py); empty in a profile
+    # stored before issue 18 until the story is rebuilt
+    languages: list[str] = field(default_factory=list)  # of its articles, first seen first
+    concepts: dict[str, int] = field(default_factory=dict)  # concept -> articles naming it
+    amounts: list[str] = field(default_factory=list)  # figures in one spelling (stories/facts.py)
+    ids: dict[str, float] = field(default_factory=dict)  # entity id -> summed kind-weighted salience
+    speaker_ids: list[str] = field(default_factory=list)  # linked speakers of its quotes
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

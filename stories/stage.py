@@ -12,6 +12,7 @@ from core import schema as t
 from core.errors import NewswatchError
 from core.models import Article, Enrichment, StoryDoc
 from core.runtime import Runtime
+from stories import crosslingual as xl
 from stories import duplicates as dedup
 from stories.decision import continues, decide, probabilities, shipped
 from stories.evidence import Evidence, absorb_evidence, evidence, explain, features
@@ -99,8 +100,9 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
         duplicate is not None and _shared_stub(stories, article, duplicate.article_id, df, n_docs))
     if boilerplate:  # a notice or stub body says nothing about the event: the title does
         duplicate, counts = None, term_counts(article.title, "")
+    language = enrichment.language or article.language
     ev = evidence(article.title, "" if boilerplate else article.text, enrichment.entities, df,
-                  n_docs + 1, when)
+                  n_docs + 1, when, language=language)
     choice = decide_story(stories, ev, duplicate, params, stories.splits_for(article.id))
     chosen = choice.story
     why = choice.why
@@ -115,7 +117,8 @@ def assign(rt: Runtime, stories: StoryStore, article: Article, params: Params) -
     elif chosen is None:
         novelty_score, additions = 1.0, {"new_story": True}
     else:
-        novelty = assess(article.text, enrichment.entities, enrichment.quotes, article.source, profile)
+        novelty = assess(article.text, enrichment.entities, enrichment.quotes, article.source, profile,
+                         language=language, concepts=ev.concepts, amounts=ev.amounts)
         novelty_score, additions = novelty.score, novelty.additions
     story = _updated_story(chosen, article, enrichment, profile, ev)
     detail = {"why": why, "additions": additions}
@@ -172,20 +175,29 @@ def decide_story(
     scored: list[Scored] = []
     for story, profile, row, p in zip(found, profiles, values, probabilities(model, values), strict=True):
         gap = abs((ev.when - story.last_updated).total_seconds()) / 86400
+        link, bar = None, threshold
+        how = xl.mode(ev.language, profile.languages)
+        if how != xl.MODEL:  # another language: the cross-lingual rule (stories/crosslingual.py)
+            found_link = xl.compare(ev, profile, story.last_updated)
+            if how == xl.CROSS or found_link.score - xl.THRESHOLD > p - threshold:
+                link, bar, p = found_link, xl.THRESHOLD, found_link.score
         allowed = gap <= params.dormant_days or continues(model, row, p)
         shared = sorted(set(ev.entities) & set(profile.entities), key=lambda e: (-ev.entities[e], e))
-        scored.append(Scored(story, row, p, allowed, tuple(shared[:8])))
-    scored.sort(key=lambda s: (-s.probability, s.story.id))
+        scored.append(Scored(story, row, p, allowed, tuple(shared[:8]), link, bar))
+    if any(s.link for s in scored):  # rules with their own bars: rank by the margin over it
+        scored.sort(key=lambda s: (-(s.probability - s.bar), s.story.id))
+    else:
+        scored.sort(key=lambda s: (-s.probability, s.story.id))
 
     if original is not None and original not in excluded and duplicate is not None:
         mine = next((s for s in scored if s.story.id == original), None)
         if mine is not None and mine.allowed and (
-                mine.values["title"] >= DUPLICATE_TITLE or mine.probability >= threshold):
+                mine.values["title"] >= DUPLICATE_TITLE or mine.probability >= mine.bar):
             why = {"duplicate_of": duplicate.article_id, "similarity": round(duplicate.similarity, 3),
                    **mine.explained(), "refused": _refusals(scored, original, threshold)}
             return Choice(stories.get(original), why, duplicate.article_id)
     for candidate in scored:
-        if candidate.allowed and candidate.probability >= threshold:
+        if candidate.allowed and candidate.probability >= candidate.bar:
             why = {**candidate.explained(), "refused": _refusals(scored, candidate.story.id, threshold)}
             return Choice(stories.get(candidate.story.id), why)  # with the story's memory
     return Choice(None, {"refused": _refusals(scored, None, threshold)} if scored else {})
@@ -200,9 +212,13 @@ class Scored:
     probability: float
     allowed: bool  # False: dormant, and the article does not continue it
     shared_entities: tuple[str, ...]
+    link: xl.Link | None = None  # decided across languages (stories/crosslingual.py)
+    bar: float = 0.4  # the probability (or cross-lingual score) it needs
 
     def explained(self) -> dict[str, Any]:
         """What decided (computed only for the few candidates an article's record keeps)."""
+        if self.link is not None:
+            return {**self.link.explained(), "shared_entities": list(self.shared_entities)}
         return {"probability": round(self.probability, 3), "features": explain(self.values),
                 "decided_by": decide(shipped(), self.values).top(),
                 "shared_entities": list(self.shared_entities)}
@@ -216,7 +232,7 @@ def _refusals(scored: list[Scored], chosen: str | None, threshold: float) -> lis
         if candidate.story.id == chosen or p < REFUSAL_SHOWN:
             continue
         reason = ("dormant, and not continued" if not candidate.allowed
-                  else "a likelier story won" if p >= threshold else "below the threshold")
+                  else "a likelier story won" if p >= candidate.bar else "below the threshold")
         out.append({"story_id": candidate.story.id, "title": candidate.story.title,
                     "reason": reason, **candidate.explained()})
         if len(out) == 2:
@@ -280,7 +296,8 @@ def rebuild(rt: Runtime, stories: StoryStore, story_id: str) -> StoryRow | None:
         counts = term_counts(article.title, article.text)
         df, n_docs = stories.document_frequencies(counts)
         when = article.published_at or article.first_seen_at
-        ev = evidence(article.title, article.text, enrichment.entities, df, n_docs + 1, when)
+        ev = evidence(article.title, article.text, enrichment.entities, df, n_docs + 1, when,
+                      language=enrichment.language or article.language)
         profile = Profile.from_json(story.profile) if story else Profile()
         story = _updated_story(story, article, enrichment, profile, ev)
     if story is None:  # no articles left: the story stays, empty, out of the index keys

@@ -140,9 +140,9 @@ def timeline(items: list[dict[str, Any]], threshold: float) -> list[Entry]:
 def story_context(rt: Runtime, story_id: str) -> dict[str, Any]:
     """Everything the story page shows."""
     row, articles, details = story_parts(rt, story_id)
-    data = out.story_dict(row, articles, details)
     with using("state store"):
         enrichments = rt.store.enrichments([a.id for a in articles])
+    data = out.story_dict(row, articles, details, enrichments)
     labels = topic_labels(rt)
     tags = Counter(tag.tag for e in enrichments.values() for tag in e.topics)
     times = [a.published_at or a.first_seen_at for a in articles]

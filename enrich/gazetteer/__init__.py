@@ -16,6 +16,9 @@ Ambiguity handling, in short:
   demonyms; the losers are kept in ``Gazetteer.duplicates`` so a test can list them;
 * surfaces written as 1-4 capital letters (US, UK, UN, EU, WHO, IS) only match that exact
   spelling, so the English words "us", "who" and "is" never resolve.
+
+A fifth file, names.tsv, gives the same entries' names in Russian, Ukrainian, Korean,
+Japanese and Chinese (``lookup_lang``, ``name_rows``); it never changes the English lookup.
 """
 
 from __future__ import annotations
@@ -28,12 +31,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DATA_DIR", "FILES", "Duplicate", "GazEntry", "Gazetteer", "normalise", "slug"]
+__all__ = ["DATA_DIR", "FILES", "LANGUAGES", "NAMES_FILE", "NOT_AN_ENTITY", "Duplicate",
+           "GazEntry", "Gazetteer", "fold_name", "normalise", "slug"]
 
 DATA_DIR = Path(__file__).resolve().parent
 FILES = ("countries.tsv", "organisations.tsv", "people.tsv", "products.tsv")
 TYPES = frozenset({"person", "organisation", "place", "group", "event", "law", "product"})
 QID = re.compile(r"^Q[0-9]+$")
+NAMES_FILE = "names.tsv"  # id, lang, names: the entries' names in other languages
+LANGUAGES = ("ru", "uk", "ko", "ja", "zh")
+UNSPACED = ("ko", "ja", "zh")  # names compared without spaces or middle dots
 _COLUMNS = {
     "countries.tsv": ("qid", "name", "aliases", "capital", "capital_qid", "demonyms"),
     "organisations.tsv": ("qid", "name", "type", "aliases", "country_qid"),
@@ -46,6 +53,7 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212-]+")
 _EDGES = " \"\u201c\u201d\u00ab\u00bb()[]{},;:!?"
 _POSSESSIVE = re.compile(r"(?:'s|(?<=s)')$", re.IGNORECASE)
 _ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
+_UNSPACED_JUNK = re.compile(r"[\s\u00b7\u30fb\u2027\uff65]+")  # spaces and middle dots
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class GazEntry:
     type: str  # person | organisation | place | group | event | law | product
     kind: str  # country | capital | demonym | organisation | body | person | product
     country_id: str | None = None  # capital/demonym/body/person: the country it belongs to
+
+
+# names.tsv rows with the id "-" name no entity: a longer name that must not be read as the
+# shorter name inside it (日本海 is a sea, not Japan; 内モンゴル a Chinese region, not Mongolia)
+NOT_AN_ENTITY = GazEntry("-", "", "", "none")
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,17 @@ def normalise(surface: str) -> str:
     """The lookup key: accents folded, apostrophes and dashes unified (dashes read as spaces),
     whitespace collapsed, leading "the " and trailing possessive removed, case folded."""
     return _fold(surface).casefold()
+
+
+def fold_name(surface: str, lang: str) -> str:
+    """The lookup key of a name in another language: Unicode compatibility forms unified
+    (full-width Latin, half-width kana) but no marks stripped (ガ stays ガ, й stays й),
+    ё read as е, apostrophes and dashes unified (dashes read as spaces), case folded;
+    Korean, Japanese and Chinese names also lose their spaces and middle dots."""
+    text = unicodedata.normalize("NFKC", surface).translate(_APOSTROPHES)
+    text = " ".join(_DASHES.sub(" ", text).split()).strip(_EDGES).casefold()
+    text = text.replace("ё", "е").replace("«", "").replace("»", "")
+    return _UNSPACED_JUNK.sub("", text) if lang in UNSPACED else " ".join(text.split())
 
 
 def slug(text: str) -> str:
@@ -113,7 +137,8 @@ def _entity_id(qid: str, type_: str, name: str) -> str:
 
 
 class Gazetteer:
-    """Surface form -> GazEntry. Build with `Gazetteer.load`; instances are never mutated."""
+    """Surface form -> GazEntry. Build with `Gazetteer.load`; instances are never mutated
+    (names.tsv is read on the first call that needs it, then kept)."""
 
     def __init__(self) -> None:
         self._exact: dict[str, GazEntry] = {}  # case-sensitive abbreviations (US, UN, WHO)
@@ -121,6 +146,11 @@ class Gazetteer:
         self._countries: dict[str, GazEntry] = {}
         self._entries: dict[tuple[str, str], GazEntry] = {}
         self._duplicates: list[Duplicate] = []
+        self._names: dict[str, dict[str, GazEntry]] = {}  # lang -> fold_name key -> entry
+        self._name_rows: dict[str, list[tuple[str, GazEntry]]] = {}  # lang -> (as written, entry)
+        self._name_duplicates: list[Duplicate] = []
+        self._by_id: dict[str, GazEntry] = {}
+        self._names_file: Path | None = None  # read on first use: English never pays for it
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Gazetteer:
@@ -131,11 +161,47 @@ class Gazetteer:
         for name in FILES:
             if (Path(directory) / name).is_file():
                 gazetteer._read(Path(directory) / name)
+        if (Path(directory) / NAMES_FILE).is_file():
+            gazetteer._names_file = Path(directory) / NAMES_FILE
         return gazetteer
 
     def lookup(self, surface: str) -> GazEntry | None:
         folded = _fold(surface)
         return self._exact.get(folded) or self._folded.get(folded.casefold())
+
+    def lookup_lang(self, lang: str, surface: str) -> GazEntry | None:
+        """The entry a name written in language ``lang`` stands for (names.tsv), compared by
+        `fold_name`; None for a name the file does not give in that language, and
+        `NOT_AN_ENTITY` for a name the file says is none ("日本海")."""
+        names = self._other_names().get(lang)
+        return names.get(fold_name(surface, lang)) if names else None
+
+    def name_rows(self, lang: str) -> tuple[tuple[str, GazEntry], ...]:
+        """Every name names.tsv gives in ``lang``, as written, with its entry."""
+        self._other_names()
+        return tuple(self._name_rows.get(lang, ()))
+
+    def entry(self, id_: str) -> GazEntry | None:
+        """The entry with that id (a country rather than its demonym entry)."""
+        self._other_names()
+        return self._by_id.get(id_)
+
+    @property
+    def name_duplicates(self) -> tuple[Duplicate, ...]:
+        """Names of names.tsv that two rows of one language claim (the first row wins)."""
+        self._other_names()
+        return tuple(self._name_duplicates)
+
+    def _other_names(self) -> dict[str, dict[str, GazEntry]]:
+        """names.tsv, read the first time another language asks (a cache, filled once)."""
+        if not self._by_id:
+            for (id_, kind), entry in self._entries.items():
+                if kind != "demonym":
+                    self._by_id.setdefault(id_, entry)
+        if self._names_file is not None:
+            path, self._names_file = self._names_file, None
+            self._read_names(path)
+        return self._names
 
     def country(self, country_id: str) -> GazEntry | None:
         return self._countries.get(country_id)
@@ -191,6 +257,34 @@ class Gazetteer:
                 self._add(surface, entry, where)
         for surface, entry, where in later + demonyms:
             self._add(surface, entry, where)
+
+    def _read_names(self, path: Path) -> None:
+        """names.tsv: each row names one entry of the English files in one language."""
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        header = lines[0].split("\t") if lines else []
+        if header[:3] != ["id", "lang", "names"]:
+            raise ValueError(f"{path}: the header must be id, lang, names")
+        for number, line in enumerate(lines[1:], start=2):
+            if not line.strip() or line.startswith("#"):
+                continue
+            where = f"{path.name}:{number}"
+            cells = [c.strip() for c in line.split("\t")] + ["", ""]
+            id_, lang, names = cells[:3]
+            found = NOT_AN_ENTITY if id_ == NOT_AN_ENTITY.id else self._by_id.get(id_)
+            if found is None:
+                raise ValueError(f"{where}: no entry of the English files has the id {id_!r}")
+            if lang not in LANGUAGES:
+                raise ValueError(f"{where}: language {lang!r} is not one of {', '.join(LANGUAGES)}")
+            entry, index = found, self._names.setdefault(lang, {})
+            for name in _split(names):
+                key = fold_name(name, lang)
+                if not key:
+                    continue
+                kept = index.setdefault(key, entry)
+                if kept.id != entry.id:
+                    self._name_duplicates.append(Duplicate(f"{lang}:{key}", kept, entry, where))
+                else:
+                    self._name_rows.setdefault(lang, []).append((name, entry))
 
     def _add(self, surface: str, entry: GazEntry, where: str) -> None:
         self._entries.setdefault((entry.id, entry.kind), entry)

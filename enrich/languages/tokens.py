@@ -185,3 +185,44 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
                 end = cut + 1
         yield start, text[start:end]
         start = end
+
+
+# --- added for entity linking (enrich/languages/mentions.py) ----------------------------------
+
+def fine_tokens(text: str, lang: str) -> list[Token]:
+    """Like `tokens`, but Japanese in SudachiPy's shortest split mode (A), whose boundaries
+    include every boundary of the longer modes: a name is then always a run of whole tokens
+    ("北朝鮮外務省" gives "北朝鮮" + "外務" + "省")."""
+    if lang != "ja":
+        return tokens(text, lang)
+    from sudachipy import tokenizer as sudachi_tokenizer
+
+    mode = sudachi_tokenizer.Tokenizer.SplitMode.A
+    out: list[Token] = []
+    for offset, chunk in _chunks(text):
+        for m in _sudachi().tokenize(chunk, mode):
+            surface = m.surface()
+            if surface.strip():
+                pos = m.part_of_speech()[0]
+                out.append(Token(surface, offset + m.begin(), offset + m.end(),
+                                 m.dictionary_form().lower(), pos not in _JA_FUNCTION))
+    return out
+
+
+def slavic_parses(word: str, lang: str) -> list[Any]:
+    """pymorphy3's parses of one Russian or Ukrainian word form, most probable first."""
+    return list(_morph(lang).parse(word))
+
+
+def korean_tags(text: str) -> list[tuple[Token, str]]:
+    """Korean tokens (as `tokens` gives them) with kiwipiepy's part-of-speech tag of each
+    ("NNP" proper noun, "NNG" common noun, "JKB" adverbial particle …)."""
+    out: list[tuple[Token, str]] = []
+    for offset, chunk in _chunks(text):
+        for m in _kiwi().tokenize(chunk):
+            tag = str(m.tag).split("-")[0]
+            lemma = m.form + "다" if tag in _KOREAN_VERBS else m.form
+            start = offset + m.start
+            out.append((Token(text[start:start + m.len], start, start + m.len, lemma.lower(),
+                              tag in _KOREAN_CONTENT), tag))
+    return out

@@ -1,4 +1,4 @@
-"""What the demo site publishes: its five fictional outlets and its articles, read from the data
+"""What the demo site publishes: its seven fictional outlets and its articles, read from the data
 files in ``content/`` (one TOML file per article) with their ground-truth labels (``story``,
 ``role``, ``topics``), and the URLs they are published under."""
 
@@ -28,7 +28,10 @@ TOPICS = (
 )
 
 
-ROLES = ("", "original", "spun", "wire", "tv", "roundup")
+# The developing story's roles; the Russian and Korean outlets' articles either only repeat
+# the English facts ("repeat-…") or add a new one ("follow-up-…").
+ROLES = ("", "original", "spun", "wire", "tv", "roundup",
+         "repeat-ru", "follow-up-ru", "repeat-ko", "follow-up-ko")
 
 
 # The one article whose feed link carries tracking parameters; its page's rel=canonical
@@ -51,6 +54,7 @@ class Outlet:
     feed_path: str
     feed_format: str  # 'rss20' | 'atom10' | 'rss10' | 'json11'
     description: str
+    language: str = "en"  # ISO 639-1, declared by its pages and feed
 
 
 OUTLETS: tuple[Outlet, ...] = (
@@ -88,6 +92,22 @@ OUTLETS: tuple[Outlet, ...] = (
         "/rss",
         "rss20",
         "Channel 9 News: local news, weather and sports for Riverton and the valley.",
+    ),
+    Outlet(
+        "vestnik",
+        "Восточный вестник",
+        "/rss.xml",
+        "rss20",
+        "Новости России и мира, политика и экономика.",
+        "ru",
+    ),
+    Outlet(
+        "hanbit",
+        "한빛일보",
+        "/atom.xml",
+        "atom10",
+        "한빛일보: 정치, 외교, 안보 뉴스를 가장 빠르게 전합니다.",
+        "ko",
     ),
 )
 

@@ -37,7 +37,8 @@ def _rss20(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str,
         '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/">\n<channel>\n',
         f"<title>{escape(outlet.name)}</title>\n<link>{escape(base)}/</link>\n",
-        f"<description>{escape(outlet.description)}</description>\n<language>en-us</language>\n",
+        f"<description>{escape(outlet.description)}</description>\n"
+        f"<language>{'en-us' if outlet.language == 'en' else outlet.language}</language>\n",
         f"<lastBuildDate>{_rfc822(items[0])}</lastBuildDate>\n",
         f'<atom:link href={quoteattr(base + outlet.feed_path)} rel="self" '
         'type="application/rss+xml"/>\n',
@@ -65,7 +66,7 @@ def _atom10(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str
     self_href = quoteattr(base + outlet.feed_path)
     out = [
         _XML_DECL,
-        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n',
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{outlet.language}">\n',
         f"<id>{tag}feed</id>\n<title>{escape(outlet.name)}</title>\n",
         f"<subtitle>{escape(outlet.description)}</subtitle>\n",
         f"<updated>{_iso(items[0])}</updated>\n",
@@ -117,7 +118,7 @@ def _json11(outlet: Outlet, items: list[DemoArticle], base: str, links: dict[str
         "home_page_url": base + "/",
         "feed_url": base + outlet.feed_path,
         "description": outlet.description,
-        "language": "en",
+        "language": outlet.language,
         "authors": [{"name": outlet.name}],
         "items": [
             {

@@ -77,7 +77,7 @@ def _e(text: str) -> str:
 def _head(outlet: Outlet, title: str, base_url: str, canonical: str, extra: str = "") -> str:
     feed = f"{base_url}{outlet.feed_path}"
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{outlet.language}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n"
         f'<meta property="og:site_name" content="{_e(outlet.name)}">\n'
@@ -221,6 +221,8 @@ _ARTICLE_MARKUP: dict[str, Callable[[DemoArticle], str]] = {
     "observer": _observer,
     "newsroom24": _newsroom24,
     "channel9": _channel9,
+    "vestnik": _ledger,  # the Russian outlet uses the Ledger's markup
+    "hanbit": _observer,  # the Korean outlet, the Observer's
 }
 
 

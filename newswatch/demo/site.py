@@ -1,8 +1,9 @@
-"""The bundled demo news site: five fictional outlets, each on its own loopback port.
+"""The bundled demo news site: seven fictional outlets (five English, one Russian, one Korean),
+each on its own loopback port.
 
 Every outlet serves a home page, a feed in its own format, ``/robots.txt`` and one HTML page
 per article. The articles are data files in ``content/`` (one TOML file per article). They
-include a developing story told by all five outlets, a spun near-copy on a content farm, and
+include a developing story told by all seven outlets, a spun near-copy on a content farm, and
 unrelated stories, with ground-truth labels (``story``, ``role``, ``topics``) for evaluation.
 Everything served is deterministic, so re-polling a feed yields 304s and no changes.
 """

@@ -97,13 +97,14 @@ def test_developing_story_alerts_once_then_only_when_it_develops(
     new = [m for m in mails if str(m["Subject"]).startswith("New story:")]
     updates = [m for m in mails if str(m["Subject"]).startswith("Update:")]
     assert len(new) == 1
-    # follow-ups only for the articles that add something: the TV interview and the
-    # roundup with the denials; not the wire rewrite, never the spun near-duplicate
-    assert len(updates) == 2
+    # follow-ups only for the articles that add something: the TV interview, the roundup with
+    # the denials, the Russian and the Korean follow-ups; not the wire rewrite nor the Russian
+    # and Korean articles that only repeat the English facts, never the spun near-duplicate
+    assert len(updates) == 4
     bodies = [parts(m)[0] for m in updates]
-    for role in ("tv", "roundup"):
+    for role in ("tv", "roundup", "follow-up-ru", "follow-up-ko"):
         assert sum(demo.article_url(roles[role]) in b for b in bodies) == 1, role
-    for role in ("wire", "spun"):
+    for role in ("wire", "spun", "repeat-ru", "repeat-ko"):
         assert not any(demo.article_url(roles[role]) in b for b in bodies), role
     assert any("new speakers" in b or "new entities" in b for b in bodies)  # says what is new
 
@@ -329,7 +330,7 @@ def test_evaluation_in_small_rounds_decides_the_same(
     sqlite_settings: Settings, demo: DemoSite, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    monkeypatch.setattr("alerts.stage.EVAL_CHUNK", 4)  # 25 articles: seven rounds, seven commits
+    monkeypatch.setattr("alerts.stage.EVAL_CHUNK", 4)  # 29 articles: eight rounds, eight commits
     rt = open_runtime(mail_settings(sqlite_settings, smtp))
     try:
         watch = add_watch(rt, "DPRK-Russia", [ANALYST], topic="dprk-russia")
@@ -343,7 +344,7 @@ def test_evaluation_in_small_rounds_decides_the_same(
         assert original is not None and original.story_id
         developing_story = [str(m["Subject"]) for m in about(smtp.messages, original.story_id)]
         assert sum(s.startswith("New story:") for s in developing_story) == 1
-        assert sum(s.startswith("Update:") for s in developing_story) == 2
+        assert sum(s.startswith("Update:") for s in developing_story) == 4
         stored = WatchStore(rt.store).get(watch.id)
         assert stored is not None and stored.watermark == rt.store.ingest_high()
     finally:

@@ -77,12 +77,19 @@ def test_content_is_complete_and_labelled() -> None:
     assert len(set(first_paragraphs)) == len(first_paragraphs)
 
 
-def test_developing_story_has_five_roles_from_five_outlets() -> None:
+def test_developing_story_has_nine_roles_from_seven_outlets() -> None:
     story = [a for a in ARTICLES if a.story == "dprk-shells"]
-    assert sorted(a.role for a in story) == ["original", "roundup", "spun", "tv", "wire"]
-    assert len({a.outlet for a in story}) == 5
+    assert sorted(a.role for a in story) == [
+        "follow-up-ko", "follow-up-ru", "original", "repeat-ko", "repeat-ru", "roundup", "spun",
+        "tv", "wire"]
+    assert len({a.outlet for a in story}) == 7
     roles = {a.role: a for a in story}
     assert roles["original"].published < roles["spun"].published < roles["roundup"].published
+    languages = {o.slug: o.language for o in OUTLETS}
+    for lang in ("ru", "ko"):
+        repeat, follow_up = roles[f"repeat-{lang}"], roles[f"follow-up-{lang}"]
+        assert languages[repeat.outlet] == languages[follow_up.outlet] == lang
+        assert roles["original"].published < repeat.published < follow_up.published
     assert all("arms-transfers" in a.topics and "dprk-russia" in a.topics for a in story)
     assert [a.role for a in ARTICLES if a.story != "dprk-shells" and a.role] == []
     roundup = " ".join(roles["roundup"].paragraphs)
@@ -132,8 +139,10 @@ def test_every_feed_parses_with_all_articles(site: DemoSite, client: httpx.Clien
 
 
 def test_article_page_carries_text_and_clutter(site: DemoSite, client: httpx.Client) -> None:
+    languages = {o.slug: o.language for o in OUTLETS}
     for article in ARTICLES:
         html = client.get(site.article_url(article)).text
+        assert f'<html lang="{languages[article.outlet]}">' in html
         assert html_escape(article.paragraphs[0]) in html
         assert COOKIE_TEXT in html
         assert COMMENT_MARKER in html

@@ -52,7 +52,9 @@ def test_one_event_one_story(rt: Runtime, demo: DemoSite) -> None:
         by_story[fields[article.role or article_id]["story_id"]].add(article.story)
     assert all(len(events) == 1 for events in by_story.values())  # nothing merged wrongly
     assert len(by_story) == len({a.story for a in load_articles()})  # nothing split
-    developing = {fields[r]["story_id"] for r in ("original", "spun", "wire", "tv", "roundup")}
+    developing = {fields[r]["story_id"] for r in ("original", "spun", "wire", "tv", "roundup",
+                                                  "repeat-ru", "follow-up-ru", "repeat-ko",
+                                                  "follow-up-ko")}
     assert len(developing) == 1
     original_id = next(i for i, a in _ids(rt, demo).items() if a.role == "original")
     assert fields["spun"]["duplicate_of"] == original_id and fields["spun"]["novelty"] == 0.0
@@ -62,11 +64,11 @@ def test_one_event_one_story(rt: Runtime, demo: DemoSite) -> None:
     roundup = fields["roundup"]["detail"]["additions"]
     assert any("Nebenzia" in e for e in roundup["new_entities"])
     story = stories.get(developing.pop())
-    assert story is not None and story.article_count == 5
+    assert story is not None and story.article_count == 9
     indexed = rt.index.list_stories(topic="dprk-russia", entities=("Q423",))
     assert story.id in {d.id for d in indexed}
     doc = next(d for d in indexed if d.id == story.id)
-    assert len(doc.article_ids) == 5 and len(doc.outlets) == 5 and doc.entities[0][1]
+    assert len(doc.article_ids) == 9 and len(doc.outlets) == 7 and doc.entities[0][1]
     everything = rt.index.list_stories(limit=100)
     assert len(everything) == len(by_story)
     assert [d.last_updated for d in everything] == sorted(
