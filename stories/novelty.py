@@ -40,6 +40,8 @@ class Novelty:
     score: float
     additions: dict[str, Any] = field(default_factory=dict)
 
+CALENDAR = frozenset("年月日号時时分년월일시분")  # a number written before one of these is a date or time
+
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for line in text.splitlines() for s in SENTENCE.split(line) if s.strip()]
@@ -48,6 +50,8 @@ def sentences(text: str) -> list[str]:
 def numbers(text: str) -> set[str]:
     found = set()
     for m in NUMBER.finditer(text):
+        if text[m.end():m.end() + 1] in CALENDAR:  # "13일", "13日": a day, not a figure
+            continue
         value = m.group(0).replace(",", "")
         if len(value.rstrip("%")) >= 2 or value.endswith("%"):  # skip lone digits
             found.add(value)

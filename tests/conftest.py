@@ -48,6 +48,7 @@ def make_settings(home: Path, database_url: str = "", **extra: str) -> Settings:
         "NEWSWATCH_HOME": str(home),
         "NEWSWATCH_PER_HOST_DELAY": "0",  # politeness tests set their own
         "NEWSWATCH_EXTRACT_PROCESSES": "1",  # pool tests set their own
+        "NEWSWATCH_ENRICH_PROCESSES": "1",  # tests/enrich/test_parallel.py and the CLI use the pool
         **{f"NEWSWATCH_{k.upper()}": v for k, v in extra.items()},
     }
     if database_url:

@@ -270,7 +270,8 @@ class Gazetteer:
             where = f"{path.name}:{number}"
             cells = [c.strip() for c in line.split("\t")] + ["", ""]
             id_, lang, names = cells[:3]
-            found = NOT_AN_ENTITY if id_ == NOT_AN_ENTITY.id else self._by_id.get(id_)
+            found = NOT_AN_ENTITY if id_ == NOT_AN_ENTITY.id else (
+                self._by_id.get(id_) or _place_key(id_))
             if found is None:
                 raise ValueError(f"{where}: no entry of the English files has the id {id_!r}")
             if lang not in LANGUAGES:
@@ -298,6 +299,16 @@ class Gazetteer:
         kept = index.setdefault(key, entry)
         if kept.id != entry.id:
             self._duplicates.append(Duplicate(key, kept, entry, where))
+
+
+def _place_key(id_: str) -> GazEntry | None:
+    """A place the English files do not list but English text names with this key id
+    (``key:place:tobruk``: what an unknown place "Tobruk" gets from the English extractor),
+    so that its names in other languages link to the same id; None for any other id."""
+    match = re.fullmatch(r"key:place:([a-z0-9]+(?:-[a-z0-9]+)*)", id_)
+    if match is None:
+        return None
+    return GazEntry(id_, match.group(1).replace("-", " ").title(), "place", "place")
 
 
 @functools.lru_cache(maxsize=1)

@@ -209,7 +209,7 @@ def test_kill_between_outbox_write_and_send_sends_nothing_twice(
 
     env = {**os.environ, "NEWSWATCH_HOME": str(configured.home),
            "NEWSWATCH_DATABASE_URL": configured.database_url,
-           "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1",
+           "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1",
            "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
            "NEWSWATCH_SMTP_HOST": "127.0.0.1", "NEWSWATCH_SMTP_PORT": str(smtp.port),
            "NEWSWATCH_SMTP_SECURITY": "none", "NEWSWATCH_PUBLIC_URL": PUBLIC,

@@ -127,7 +127,7 @@ def test_one_reader_two_watches_one_message_per_development_that_reads_well(
             # why: both watches, with what each asks for
             assert "DPRK-Russia" in body and "Shell shipments" in body
             assert "topic dprk-russia" in body and "shells OR munitions" in body
-            assert "Covered by 5 outlets so far" in body  # the other outlets, named
+            assert "Covered by 7 outlets so far" in body  # the other outlets, named
             assert "Global Wire Service" in body and "Main entities" in body
             assert "North Korea" in body
             assert f"{PUBLIC}/web/stories/{story}" in body

@@ -37,7 +37,7 @@ BOT = "tgram://123456:BOTTOKENXYZ/987654"
 def newswatch(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env.update({"NEWSWATCH_HOME": str(home), "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
-                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1",
+                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1",
                 "COLUMNS": "250"})
     done = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=240)
     if check and done.returncode != 0:

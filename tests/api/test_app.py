@@ -180,11 +180,11 @@ def test_story_filter(client: httpx.Client, data: Demo) -> None:
     story_id = client.get(f"/articles/{_role(data, 'original')}").json()["story_id"]
     story = client.get(f"/stories/{story_id}").json()
     everything = _search(client, story=story_id, size=100)
-    assert everything["total"] == story["article_count"] == 5
+    assert everything["total"] == story["article_count"] == 9
     assert {h["id"] for h in everything["hits"]} == set(story["article_ids"])
     facets = everything["facets"]
     assert facets is not None
-    assert sum(v["count"] for v in facets["source"]) == 5
+    assert sum(v["count"] for v in facets["source"]) == 9
     assert any(v["value"] == "Q423" and v["name"] == "North Korea" for v in facets["entities"])
     matched = _search(client, q="Tobruk", story=story_id, size=2)
     all_tobruk = _search(client, q="Tobruk", size=100)
@@ -292,7 +292,7 @@ def test_story_timeline_with_novelty(client: httpx.Client, data: Demo) -> None:
     assert response.status_code == 200 and "content-location" not in response.headers
     story = response.json()
     StoryOut.model_validate(story)
-    assert story["id"] == story_id and story["article_count"] == 5 and len(story["outlets"]) == 5
+    assert story["id"] == story_id and story["article_count"] == 9 and len(story["outlets"]) == 7
     timeline = story["timeline"]
     assert [item["article_id"] for item in timeline] == story["article_ids"]
     published = [item["published"] for item in timeline]

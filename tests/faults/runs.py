@@ -32,7 +32,7 @@ def fault_env(
         "NEWSWATCH_HOME": str(home),
         "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
         "NEWSWATCH_PER_HOST_DELAY": "0",
-        "NEWSWATCH_EXTRACT_PROCESSES": "1",
+        "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1",
         "NEWSWATCH_PUBLIC_URL": PUBLIC,
         "NEWSWATCH_UNSUBSCRIBE_SECRET": "fault-secret",
         **{f"NEWSWATCH_{k.upper()}": v for k, v in extra.items()},

@@ -33,7 +33,7 @@ def _env(settings: Settings) -> dict[str, str]:
     env.update({"NEWSWATCH_HOME": str(settings.home),
                 "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
                 "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
-                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1"})
+                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1"})
     return env
 
 

@@ -38,7 +38,7 @@ def test_ctrl_c_mid_fetch_keeps_the_feed_due_and_the_next_run_finishes(
     env.update({"NEWSWATCH_HOME": str(settings.home),
                 "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
                 "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
-                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1"})
+                "NEWSWATCH_PER_HOST_DELAY": "0", "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1"})
     run = subprocess.Popen([EXE, "run", "--once"], env=env, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

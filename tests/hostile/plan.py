@@ -328,7 +328,7 @@ def hostile_settings(home: Path, database_url: str = "") -> Settings:
         "NEWSWATCH_ALLOWED_PRIVATE_NETWORKS": f"{HOST}/32",
         "NEWSWATCH_PER_HOST_DELAY": "0",
         "NEWSWATCH_PER_HOST_CONCURRENCY": "8",
-        "NEWSWATCH_EXTRACT_PROCESSES": "1",
+        "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1",
         "NEWSWATCH_READ_TIMEOUT": "2",
         "NEWSWATCH_TOTAL_TIMEOUT": str(TOTAL_TIMEOUT),
     }

@@ -28,7 +28,7 @@ def test_demo_reports_what_happened_and_a_rerun_adds_nothing(demo_home) -> None:
     assert f"Polled {len(OUTLETS)} feed(s) (0 failed)" in first.stdout
     assert f"Articles: {n} new, 0 updated, 0 unchanged, 0 failed; {n} indexed." in first.stdout
     assert "Sample search" in first.stdout and "match" in first.stdout
-    assert "5 articles from 5 outlets, 1 near-duplicate(s)" in first.stdout
+    assert "9 articles from 7 outlets, 1 near-duplicate(s)" in first.stdout
     # the first run removed its feeds: the second registers them again, and finds nothing new
     assert f"Articles: 0 new, 0 updated, {n} unchanged, 0 failed; 0 indexed." in second.stdout
     assert f"Removed the {len(OUTLETS)} demo feeds" in first.stdout
@@ -173,8 +173,8 @@ def test_stories_story_and_show_story_fields(demo_home) -> None:  # type: ignore
     assert updates == sorted(updates, reverse=True)  # newest development first
     assert {s["id"] for s in newest} == {s["id"] for s in listed}
     biggest = max(listed, key=lambda s: len(s["article_ids"]))
-    assert len(biggest["article_ids"]) == 5 and len(biggest["outlets"]) == 5
-    assert listed[0] == biggest != newest[0]  # the developing five-outlet story leads
+    assert len(biggest["article_ids"]) == 9 and len(biggest["outlets"]) == 7
+    assert listed[0] == biggest != newest[0]  # the developing seven-outlet story leads
     on_topic = json.loads(newswatch(home, "stories", "--topic", "dprk-russia", "--json").stdout)
     assert biggest["id"] in {s["id"] for s in on_topic}
     assert len(on_topic) < len(listed)

@@ -79,8 +79,8 @@ def test_the_story_listing_shows_whole_ids_at_80_columns(home: Path) -> None:
     rows = [line.split()[0] for line in table.splitlines()[2:] if line.startswith("s")]
     assert rows == [s["id"] for s in listed]  # each id whole, in the listed order
     top = listed[0]
-    assert top["outlet_count"] == 5 and top["developing"] and "dprk-russia" in top["topics"]
-    assert "dprk-russia" in table and "5 outlets" in table
+    assert top["outlet_count"] == 7 and top["developing"] and "dprk-russia" in top["topics"]
+    assert "dprk-russia" in table and "7 outlets" in table
     single = [s for s in listed if s["outlet_count"] == 1]
     assert single and listed.index(single[0]) > 0
 
@@ -141,7 +141,7 @@ def test_story_commands_resolve_prefixes_in_merge_and_split(home: Path, tmp_path
     assert part["story_id"] == big["id"] and part["article_ids"] == [big["article_ids"][-1]]
     merged = json.loads(newswatch(copy, "story", "merge", big["id"][:8],
                                   part["new_story_id"][:10], "--json").stdout)
-    assert merged["into"] == big["id"] and merged["article_count"] == 5
+    assert merged["into"] == big["id"] and merged["article_count"] == 9
 
 
 # -- search snippets and show --------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_topics_lists_the_taxonomy_with_counts(home: Path) -> None:
     topics = json.loads(newswatch(home, "topics", "--json").stdout)
     by_tag = {t["tag"]: t for t in topics}
     assert {"dprk-russia", "sanctions", "arms-transfers"} <= set(by_tag)
-    assert by_tag["dprk-russia"]["articles"] == 5 and by_tag["dprk-russia"]["stories"] == 1
+    assert by_tag["dprk-russia"]["articles"] == 9 and by_tag["dprk-russia"]["stories"] == 1
     assert by_tag["dprk-russia"]["label"] and by_tag["dprk-russia"]["description"]
     assert by_tag["nuclear-weapons"]["articles"] == 0  # in the taxonomy, on no article yet
     table = newswatch(home, "topics").stdout

@@ -147,7 +147,7 @@ def test_the_click_command(
         "NEWSWATCH_HOME": str(settings.home),
         "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
         "NEWSWATCH_INDEX_PATH": str(tmp_path / "cli.sqlite"),
-        "NEWSWATCH_EXTRACT_PROCESSES": "1",
+        "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1",
     }
     result = CliRunner().invoke(reindex_command, ["--no-stories"], env=env)
     assert result.exit_code == 0, result.output
@@ -176,7 +176,7 @@ def test_a_damaged_index_file_is_reported_and_reindex_rebuilds_it(
     live.close()
     env = {"NEWSWATCH_HOME": str(settings.home),
            "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
-           "NEWSWATCH_EXTRACT_PROCESSES": "1"}
+           "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1"}
     for extra in ("-wal", "-shm"):
         path.with_name(path.name + extra).unlink(missing_ok=True)
     if damage == "garbage":
@@ -209,7 +209,7 @@ def test_a_killed_reindex_is_finished_by_the_next_one(
     env = {"NEWSWATCH_HOME": str(settings.home),
            "NEWSWATCH_DATABASE_URL": settings.resolved_database_url,
            "NEWSWATCH_INDEX_PATH": str(tmp_path / "fresh.sqlite"),
-           "NEWSWATCH_EXTRACT_PROCESSES": "1"}
+           "NEWSWATCH_EXTRACT_PROCESSES": "1", "NEWSWATCH_ENRICH_PROCESSES": "1"}
     exe = str(Path(sys.executable).parent / "newswatch")
     full = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")} | env
     killed = subprocess.Popen([exe, "reindex", "--batch", "1"], env=full,

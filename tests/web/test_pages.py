@@ -88,7 +88,7 @@ def test_the_overview_leads_to_the_developing_story(client: httpx.Client, demo_d
     developing = page.split('id="developing-h"', 1)[1].split("</section>", 1)[0]
     first = re.search(r'href="/web/stories/([^"]+)"', developing)
     assert first and first.group(1) == demo_data.story_id
-    assert "5 outlets" in developing and "What changed last" in developing
+    assert "7 outlets" in developing and "What changed last" in developing
     assert "Articles per day by topic" in page and "<svg" in page
     assert "North Korea" in page.split('id="entities-h"', 1)[1]  # top entities, by name
 
