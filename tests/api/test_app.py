@@ -161,7 +161,11 @@ def test_filters(client: httpx.Client, data: Demo) -> None:
     assert {h["source"] for h in ledger["hits"]} == {"The Daily Ledger"}
     arms = _search(client, topic="arms-transfers", size=100)
     assert arms["total"] >= 4 and all("arms-transfers" in h["topics"] for h in arms["hits"])
-    assert _search(client, language="en")["total"] == len(data.ids)
+    by_language = {lang: sum(1 for a in data.ids.values() if a.outlet == outlet)
+                   for outlet, lang in (("vestnik", "ru"), ("hanbit", "ko"))}
+    assert _search(client, language="en")["total"] == len(data.ids) - sum(by_language.values())
+    for lang, count in by_language.items():  # the Russian and the Korean outlet
+        assert count and _search(client, language=lang)["total"] == count
     assert _search(client, language="fr")["total"] == 0
     dates = sorted(a.published for a in data.ids.values())
     day = dates[len(dates) // 2].date()
