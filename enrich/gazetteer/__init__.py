@@ -272,6 +272,8 @@ class Gazetteer:
             id_, lang, names = cells[:3]
             found = NOT_AN_ENTITY if id_ == NOT_AN_ENTITY.id else (
                 self._by_id.get(id_) or _place_key(id_))
+            if found is not None and found.kind == "place":
+                self._by_id.setdefault(id_, found)  # one entry for all its languages
             if found is None:
                 raise ValueError(f"{where}: no entry of the English files has the id {id_!r}")
             if lang not in LANGUAGES:
