@@ -99,5 +99,6 @@ def test_quick_run_reports_throughput_stages_memory_latency_and_the_floor(
     memory = result["memory"]
     assert memory["self_mib"] > 50
     assert memory["largest_descendant_mib"] > 0  # the extraction workers
-    assert memory["tree_peak_mib"] >= memory["self_mib"] * 0.5
+    # (self_mib is this test process, which holds the suite so far: no ratio to it)
+    assert memory["tree_peak_mib"] >= memory["largest_descendant_mib"]
     assert result["stories"]["follow_ups_in_their_story"].count("/") == 1

@@ -193,10 +193,10 @@ def test_demo_shows_its_alerts_and_a_rerun_sends_none(demo_home) -> None:  # typ
 
     home, first, second = demo_home
     assert "Watch 'DPRK-Russia arms'" in first.stdout
-    assert "Alert email: 3 message(s) delivered to the maildir" in first.stdout
-    assert first.stdout.count("New story:") == 1 and first.stdout.count("Update:") == 2
-    assert "none by this one" in second.stdout  # the same three, sent by the first run
-    assert len(mailbox.Maildir(home / "maildir", create=False)) == 3
+    assert "Alert email: 5 message(s) delivered to the maildir" in first.stdout
+    assert first.stdout.count("New story:") == 1 and first.stdout.count("Update:") == 4
+    assert "none by this one" in second.stdout  # the same five, sent by the first run
+    assert len(mailbox.Maildir(home / "maildir", create=False)) == 5
 
 
 def test_watch_commands(demo_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -234,7 +234,7 @@ def test_watch_commands(demo_home, tmp_path: Path) -> None:  # type: ignore[no-u
     sent = json.loads(newswatch(home, "send", "--json").stdout)
     assert sent == {"digests": 0, "sent": 0, "deferred": 0, "failed": 0, "errors": []}
     alerts = json.loads(newswatch(home, "alerts", "--json").stdout)
-    assert alerts["counts"] == {"sent": 3} and len(alerts["emails"]) == 3
+    assert alerts["counts"] == {"sent": 5} and len(alerts["emails"]) == 5
     assert "sent" in newswatch(home, "alerts", "--watch", "DPRK-Russia arms").stdout
     newswatch(home, "watch", "remove", "Shells")
     assert "Shells" not in newswatch(home, "watch", "list").stdout
