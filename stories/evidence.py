@@ -142,15 +142,9 @@ def mentioned_dates(text: str, published: datetime) -> frozenset[int]:
     for m in MONTH_DAY.finditer(text):
         month = MONTHS[(m.group(1) or m.group(4))[:3].lower()]
         number = int(m.group(2) or m.group(3))
-        stated = [int(m.group(5))] if m.group(5) else []
-        for year in stated or [published.year, published.year - 1]:
-            try:
-                when = datetime(year, month, number).date().toordinal()
-            except ValueError:
-                break
-            if when <= day + 1:
-                found.add(when)
-                break
+        when = facts.day_of(int(m.group(5)) if m.group(5) else None, month, number, published)
+        if when is not None:
+            found.add(when)
     return frozenset(d for d in found if day - MAX_DATE_DAYS <= d <= day + 1)
 
 

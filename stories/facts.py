@@ -147,12 +147,22 @@ def mentioned_dates(text: str, lang: str, published: datetime) -> frozenset[int]
         for m in _CJK_DATE.finditer(unicodedata.normalize("NFKC", text)):
             pairs.append((int(m.group(1)) if m.group(1) else None, int(m.group(2)), int(m.group(3))))
     for year, month, number in pairs:
-        for y in [year] if year else [published.year, published.year - 1]:
-            try:
-                when = datetime(y, month, number).date().toordinal()
-            except ValueError:
-                break
-            if when <= day + 1:
-                found.add(when)
-                break
+        when = day_of(year, month, number, published)
+        if when is not None:
+            found.add(when)
     return frozenset(d for d in found if day - MAX_DATE_DAYS <= d <= day + 1)
+
+
+def day_of(year: int | None, month: int, number: int, published: datetime) -> int | None:
+    """The day (ordinal) a "month day" mention means, read against the publication date: the
+    stated year, else this year's, else last year's, never after the day after publication;
+    None for an impossible date."""
+    day = published.date().toordinal()
+    for y in [year] if year else [published.year, published.year - 1]:
+        try:
+            when = datetime(y, month, number).date().toordinal()
+        except ValueError:
+            return None
+        if when <= day + 1:
+            return when
+    return None
