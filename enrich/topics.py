@@ -32,7 +32,8 @@ from enrich.languages.topic_terms import (
 )
 
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
-SETTINGS = {"title_weight": 2.0, "saturation": 3.0, "length_scale": 250.0}
+SETTINGS = {"title_weight": 2.0, "saturation": 3.0, "length_scale": 250.0,
+            "language_threshold": 1.0}
 TOPIC_KEYS = frozenset({"label", "description", "threshold", "terms", "phrases", "entities",
                         "require_all", "require_any", "exclude", "link_terms", "link",
                         "languages"})
@@ -98,6 +99,7 @@ class Topic:  # one topic of the taxonomy, patterns compiled
     title_weight: float = SETTINGS["title_weight"]
     saturation: float = SETTINGS["saturation"]
     length_scale: float = SETTINGS["length_scale"]
+    language_threshold: float = SETTINGS["language_threshold"]  # threshold factor, not English
 
 
 def word_forms(word: str) -> str:
@@ -172,7 +174,8 @@ def _compiled(name: str, _mtime_ns: int, _size: int) -> tuple[Topic, ...]:
         raise ConfigError(f"topic taxonomy {path}: needs a non-empty 'topics' mapping.")
     settings = dict(SETTINGS)
     for key, value in (data.get("settings") or {}).items():
-        if key not in SETTINGS or not _is_num(value) or value <= 0:
+        if key not in SETTINGS or not _is_num(value) or value <= 0 or (
+                key == "language_threshold" and value > 1):
             raise ConfigError(f"topic taxonomy {path}: invalid setting {key!r}: {value!r}.")
         settings[key] = float(value)
     return tuple(_topic(str(name), spec, settings, path) for name, spec in data["topics"].items())
@@ -330,7 +333,8 @@ def _tag_language(doc: str, title_end: int, language: str, entities: Sequence[En
             groups = link.entities if link else ()
             return find_links(text, rules, groups, entities, window, masked)
 
-        threshold = raw.threshold if raw.threshold is not None else topic.threshold
+        threshold = (raw.threshold if raw.threshold is not None
+                     else topic.threshold * topic.language_threshold)
         if tag := _score(topic, rules, text.find, links if link else None, threshold,
                          title_end, text.body_words(title_end), salience):
             tags.append(tag)

@@ -234,3 +234,38 @@ def test_invalid_language_blocks_name_the_field(tmp_path: Path, languages: str, 
                                                 field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         load_taxonomy(_write(tmp_path, languages, link))
+
+
+# --- thresholds in the other languages -------------------------------------------------------
+
+def _one_topic(folder: Path, settings: str, block: str = "") -> list:
+    folder.mkdir()
+    path = folder / "taxonomy.yaml"
+    path.write_text(f"settings: {{{settings}}}\ntopics:\n  sanctions:\n    label: Sanctions\n"
+                    f"    threshold: 0.42\n    terms: {{sanction: 2.0}}\n"
+                    f"    languages:\n      ru: {{terms: {{санкция: 2.0}}{block}}}\n",
+                    encoding="utf-8")
+    return load_taxonomy(path)
+
+
+RU_ONE = ("Новости", "Евросоюз ввёл санкции против компании.")  # one mention scores ~0.40
+
+
+def test_language_threshold_scales_a_block_without_its_own(tmp_path: Path) -> None:
+    plain = _one_topic(tmp_path / "plain", "language_threshold: 1.0")
+    scaled = _one_topic(tmp_path / "scaled", "language_threshold: 0.9")
+    own = _one_topic(tmp_path / "own", "language_threshold: 0.9", ", threshold: 0.42")
+    low = _one_topic(tmp_path / "low", "language_threshold: 0.9", ", threshold: 0.01")
+    score = tag_topics(*RU_ONE, [], low, language="ru")[0].score
+    assert 0.42 * 0.9 <= score < 0.42  # between the two thresholds
+    assert not tag_topics(*RU_ONE, [], plain, language="ru")
+    assert [t.tag for t in tag_topics(*RU_ONE, [], scaled, language="ru")] == ["sanctions"]
+    assert not tag_topics(*RU_ONE, [], own, language="ru")  # the block's own threshold wins
+    english = ("News", "The EU imposed sanctions on the company.")
+    assert [t.score for t in tag_topics(*english, [], scaled)] == \
+        [t.score for t in tag_topics(*english, [], plain)]
+
+
+def test_language_threshold_above_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="language_threshold"):
+        _one_topic(tmp_path / "bad", "language_threshold: 1.5")
