@@ -12,7 +12,6 @@ from contextlib import contextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
@@ -161,9 +160,17 @@ def known_parameters(route: APIRoute) -> frozenset[str]:
     """The query parameter names ``route`` declares (its dependencies' included)."""
     key = id(route)
     if key not in _KNOWN:
-        flat = get_flat_dependant(route.dependant)
-        _KNOWN[key] = frozenset(p.alias for p in flat.query_params)
+        _KNOWN[key] = frozenset(_query_aliases(route.dependant))
     return _KNOWN[key]
+
+
+def _query_aliases(dependant: Any) -> set[str]:
+    """The query parameters of a dependant and of all its dependencies (walked ourselves:
+    fastapi's own helper for this changed name between releases)."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_aliases(sub)
+    return names
 
 
 def reject_unknown_parameters(request: Request) -> None:
