@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class Matched:
     additions: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """One alert to store (a tuple: a batch of 10,000 watches makes ~100,000 of them)."""
+
     kind: str  # "new-story" | "follow-up"
     story_id: str
     article_id: str
@@ -37,8 +39,8 @@ class Decision:
 def alert_key(watch_id: str, story_id: str, kind: str, development: str = "") -> str:
     """The idempotency key of an alert: a new story is alerted once per (watch, story); a
     follow-up once per (watch, story, article that developed it)."""
-    parts = [watch_id, story_id, kind] + ([development] if development else [])
-    return ":".join(parts)
+    return f"{watch_id}:{story_id}:{kind}:{development}" if development else \
+        f"{watch_id}:{story_id}:{kind}"
 
 
 def decide(
@@ -51,17 +53,22 @@ def decide(
     watch already knows (alerted about, or follows)."""
     known = set(known_stories)
     decisions: list[Decision] = []
-    for m in sorted(matched, key=lambda m: (m.seq, m.article_id)):
-        if not m.story_id or m.duplicate_of:
+    append = decisions.append
+    for m in sorted(matched, key=_INGEST_ORDER):
+        story = m.story_id
+        if not story or m.duplicate_of:
             continue
-        if m.story_id not in known:
-            known.add(m.story_id)
-            key = alert_key(watch_id, m.story_id, "new-story")
-            decisions.append(Decision("new-story", m.story_id, m.article_id, m.seq, key))
+        if story not in known:
+            known.add(story)
+            append(Decision("new-story", story, m.article_id, m.seq,
+                            f"{watch_id}:{story}:new-story"))
         elif m.novelty is not None and m.novelty >= min_novelty:
-            key = alert_key(watch_id, m.story_id, "follow-up", m.article_id)
-            decisions.append(Decision("follow-up", m.story_id, m.article_id, m.seq, key))
+            key = alert_key(watch_id, story, "follow-up", m.article_id)
+            append(Decision("follow-up", story, m.article_id, m.seq, key))
     return decisions
+
+
+_INGEST_ORDER = attrgetter("seq", "article_id")
 
 
 def digest_groups(decisions: Sequence[Decision]) -> dict[str, list[Decision]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
@@ -79,14 +79,53 @@ def _present(conn: Connection, column: Any, values: list[Any]) -> set[Any]:
 
 def _watch(row: Any) -> Watch:
     return Watch(
-        id=row.id, name=row.name, recipients=tuple(json.loads(row.recipients)),
-        created_at=row.created_at, query=row.query, entities=tuple(json.loads(row.entities)),
-        entity_names=tuple(json.loads(row.entity_names)), topic=row.topic, source=row.source,
+        id=row.id, name=row.name, recipients=_json_list(row.recipients),
+        created_at=row.created_at, query=row.query, entities=_json_list(row.entities),
+        entity_names=_json_list(row.entity_names), topic=row.topic, source=row.source,
         language=row.language, story_id=row.story_id, mode=row.mode,
         min_novelty=float(row.min_novelty), watermark=int(row.watermark),
         last_evaluated_at=row.last_evaluated_at, last_digest_at=row.last_digest_at,
-        paused=bool(row.paused), destinations=tuple(json.loads(row.destinations or "[]")),
+        paused=bool(row.paused), destinations=_json_list(row.destinations),
         secret=row.secret or "",
+    )
+
+
+def _json_list(text: str | None) -> tuple[str, ...]:
+    """A JSON list column as a tuple (most are empty: no parse for those)."""
+    return () if not text or text == "[]" else tuple(json.loads(text))
+
+
+# Every watch in one plain select, rows as the driver gives them (``WatchStore.all``):
+# 10,000 watches through SQLAlchemy's result processing took 0.5 s of each evaluation.
+_WATCH_COLUMNS = ("id", "name", "recipients", "created_at", "query", "entities", "entity_names",
+                  "topic", "source", "language", "story_id", "mode", "min_novelty", "watermark",
+                  "last_evaluated_at", "last_digest_at", "paused", "destinations", "secret")
+_ALL_WATCHES = f"SELECT {', '.join(_WATCH_COLUMNS)} FROM watches ORDER BY name"
+
+
+def _utc(value: Any) -> datetime | None:
+    """A driver's datetime value as ``UTCDateTime`` reads it: aware, in UTC (SQLite's
+    driver gives the stored naive text, PostgreSQL's an aware datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _watch_from_driver(row: Sequence[Any]) -> Watch:
+    (id_, name, recipients, created_at, query, entities, entity_names, topic, source, language,
+     story_id, mode, min_novelty, watermark, last_evaluated_at, last_digest_at, paused,
+     destinations, secret) = row
+    created = _utc(created_at)
+    assert created is not None  # NOT NULL
+    return Watch(
+        id=id_, name=name, recipients=_json_list(recipients), created_at=created,
+        query=query, entities=_json_list(entities), entity_names=_json_list(entity_names),
+        topic=topic, source=source, language=language, story_id=story_id, mode=mode,
+        min_novelty=float(min_novelty), watermark=int(watermark),
+        last_evaluated_at=_utc(last_evaluated_at), last_digest_at=_utc(last_digest_at),
+        paused=bool(paused), destinations=_json_list(destinations), secret=secret or "",
     )
 
 
@@ -199,8 +238,10 @@ class WatchStore(OutboxQueries):
         return _watch(row) if row is not None else None
 
     def all(self) -> list[Watch]:
+        """Every watch, by name."""
         with self.engine.connect() as conn:
-            return [_watch(r) for r in conn.execute(select(t.watches).order_by(t.watches.c.name))]
+            rows = conn.exec_driver_sql(_ALL_WATCHES).all()
+        return [_watch_from_driver(r) for r in rows]
 
     def remove(self, watch_id: str) -> None:
         with self.store.tx() as conn:

@@ -28,6 +28,7 @@ topic names; stories of 1–6 articles.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -42,7 +43,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
-from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
 
 from alerts.stage import evaluate_watches  # noqa: E402
 from alerts.store import WatchStore  # noqa: E402
@@ -165,6 +166,27 @@ def load(rt: Runtime, articles: list[dict[str, Any]], watches: list[dict[str, An
             conn.execute(insert(t.watches), watches[i : i + 1000])
 
 
+def stored_digest(rt: Runtime) -> str:
+    """A hash of everything the evaluation stored (alerts with their content, outbox rows,
+    the watches' story state and watermarks; not the time they were written): equal
+    digests, equal results, whatever the code that made them."""
+    queries = [
+        select(t.alerts.c.key, t.alerts.c.watch_id, t.alerts.c.story_id, t.alerts.c.article_id,
+               t.alerts.c.kind, t.alerts.c.content).order_by(t.alerts.c.key),
+        select(t.outbox.c.key, t.outbox.c.watch_id, t.outbox.c.recipient, t.outbox.c.channel,
+               t.outbox.c.kind, t.outbox.c.content).order_by(t.outbox.c.key),
+        select(t.watch_stories.c.watch_id, t.watch_stories.c.story_id, t.watch_stories.c.last_seq)
+        .order_by(t.watch_stories.c.watch_id, t.watch_stories.c.story_id),
+        select(t.watches.c.id, t.watches.c.watermark).order_by(t.watches.c.id),
+    ]
+    digest = hashlib.sha256()
+    with rt.store.engine.connect() as conn:
+        for query in queries:
+            for row in conn.execute(query):
+                digest.update(json.dumps(list(row), default=str).encode())
+    return digest.hexdigest()[:16]
+
+
 def run_backend(name: str, settings: Settings, articles: list[dict[str, Any]],
                 watches: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
     rt = open_runtime(settings)
@@ -185,6 +207,7 @@ def run_backend(name: str, settings: Settings, articles: list[dict[str, Any]],
         alerts = evaluate_watches(rt, timings)
         evaluate = time.perf_counter() - started
         outbox = sum(WatchStore(rt.store).outbox_counts().values())
+        stored = stored_digest(rt)
         deciding = timings.get("read", 0) + timings.get("match", 0) + timings.get("decide", 0)
         return {
             "backend": name, "watches": len(watches), "articles": len(articles),
@@ -199,7 +222,7 @@ def run_backend(name: str, settings: Settings, articles: list[dict[str, Any]],
             "watches_matching": sum(1 for o in outcomes if o.ids),
             "matches": sum(len(o.ids) for o in outcomes),
             "query_errors": sum(1 for o in outcomes if o.error),
-            "alerts": alerts, "outbox": outbox,
+            "alerts": alerts, "outbox": outbox, "stored_digest": stored,
         }
     finally:
         rt.close()
@@ -257,10 +280,12 @@ def main(argv: list[str] | None = None) -> int:
             r["match_decide_seconds"], r["write_seconds"], r["write_us_per_alert"],
             r["watches_matching"], r["matches"], r["alerts"])))
         print(f"{'':>16}  phases of evaluate_watches: " + ", ".join(
-            f"{k} {v} s" for k, v in r["phases"].items()))
+            f"{k} {v} s" for k, v in r["phases"].items()) + f"; stored {r['stored_digest']}")
     if len(results) == 2:
         a, b = (r["watches_matching"] for r in results)
         print(f"same watches hit on both backends: {'yes' if a == b else f'no ({a} vs {b})'}")
+        same = results[0]["stored_digest"] == results[1]["stored_digest"]
+        print(f"same alerts stored on both backends: {'yes' if same else 'no'}")
     if args.json:
         machine = {"cores": os.cpu_count()}
         args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))

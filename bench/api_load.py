@@ -3,6 +3,7 @@
     python bench/api_load.py [--backend embedded|elastic|both] [--articles 50000] [--rate 50]
                              [--seconds 30] [--json OUT] [--warmup 3] [--seed 1]
                              [--es-url URL] [--cache build/bench]
+    python bench/api_load.py --in-process [--requests 1000] [--index FILE] [--dump OUT]
 
 1. **Data.** ``--articles`` synthetic articles (default 50,000) grouped into stories of 1–8
    articles over 120 days, written from our own word lists and sentence templates: 40 outlets,
@@ -25,6 +26,12 @@
    filtered by source, topic, entity, dates or language; pages 1–5, sizes 10 and 20; facets
    on, as the API does by default) and 20 % ``/stories`` (pages 1–3, some filtered by topic
    or entity). ``--warmup`` seconds at the same rate go first and are not counted.
+
+``--in-process`` starts no server: it times ``EmbeddedIndex.search`` + ``facets`` (the API's
+facet fields) over the plan's ``/search`` requests one after another on the cached index (or
+``--index``), prints per-phase percentiles and the slowest requests, and ``--dump`` writes
+every answer (total, ids, scores, snippets, facets) as JSON, to compare two versions of the
+code answer for answer.
 
 Printed per backend and endpoint: requests, errors (any status but 200, or no answer within
 30 s), achieved rate, p50 / p95 / p99 / max latency in ms. The load generator shares the
@@ -259,11 +266,16 @@ def generate(n_articles: int, seed: int) -> Iterator[Generated]:
 
 # -- the cached embedded data set -------------------------------------------------------------
 def cache_key(n_articles: int, seed: int) -> str:
-    """Changes with the generator and with the code that defines what is stored."""
+    """Changes with the generator and with what defines what is stored: the index's schema
+    (its version and statements, not the rest of its code, so that changing how it searches
+    keeps the data set) and the state store's."""
+    from search import embedded, embedded_facets, embedded_terms
+
     h = hashlib.sha256(f"{GENERATOR_VERSION}:{n_articles}:{seed}".encode())
-    for path in (REPO / "search" / "embedded.py", REPO / "search" / "embedded_facets.py",
-                 REPO / "core" / "schema.py"):
-        h.update(path.read_bytes())
+    for text in (str(embedded.SCHEMA_VERSION), embedded._SCHEMA, embedded._UPSERT,
+                 embedded_facets.SCHEMA, *embedded_terms._DDL):
+        h.update(text.encode())
+    h.update((REPO / "core" / "schema.py").read_bytes())
     for path in sorted((REPO / "core" / "migrations" / "versions").glob("*.py")):
         h.update(path.name.encode())
     return h.hexdigest()[:12]
@@ -558,6 +570,83 @@ def load(base: str, rate: float, seconds: float, warmup: float, seed: int) -> di
     return {"elapsed_seconds": round(elapsed, 2), "endpoints": endpoints}
 
 
+# -- in process -------------------------------------------------------------------------------
+def search_requests(plans: Sequence[Planned]) -> list[Any]:
+    """The ``/search`` requests of ``plans`` as the API builds them (entity names resolved,
+    a ``to`` date taking its whole day, pages as offsets)."""
+    from datetime import time as dtime
+
+    from core.models import SearchRequest
+    from search.entities import resolve_entity
+
+    out = []
+    for p in plans:
+        if p.endpoint != "/search":
+            continue
+        q = p.params
+        since = until = None
+        if "from" in q:
+            since = datetime.combine(datetime.fromisoformat(q["from"]).date(), dtime.min,
+                                     tzinfo=UTC)
+            until = datetime.combine(datetime.fromisoformat(q["to"]).date(), dtime.max,
+                                     tzinfo=UTC)
+        out.append(SearchRequest(
+            query=q["q"], source=q.get("source"), topic=q.get("topic"),
+            language=q.get("language"), since=since, until=until,
+            entities=resolve_entity(q["entity"]) if "entity" in q else (),
+            limit=q["size"], offset=(q["page"] - 1) * q["size"]))
+    return out
+
+
+def in_process(index_path: Path, n: int, seed: int, dump: Path | None) -> dict[str, Any]:
+    """``EmbeddedIndex.search`` + ``facets`` (the API's fields) over the ``/search`` requests
+    of the plan, one after another in this process: per-phase latency, the slowest requests,
+    and (``dump``) every answer as JSON, to compare two versions of the code."""
+    from search.embedded import EmbeddedIndex
+
+    fields = ("source", "topics", "entity_ids", "language")
+    requests = search_requests(plan_requests(n, seed))
+    times: dict[str, list[float]] = {"search": [], "facets": [], "both": []}
+    slow: list[tuple[float, str]] = []
+    answers = []
+    with EmbeddedIndex(index_path) as index:
+        for r in requests[:20]:  # warm the page cache
+            index.search(r)
+        for r in requests:
+            t0 = time.perf_counter()
+            result = index.search(r)
+            t1 = time.perf_counter()
+            facets = index.facets(r, fields, 10)
+            t2 = time.perf_counter()
+            times["search"].append((t1 - t0) * 1000)
+            times["facets"].append((t2 - t1) * 1000)
+            times["both"].append((t2 - t0) * 1000)
+            slow.append(((t2 - t0) * 1000, f"{r.query!r} {_filters(r)} offset={r.offset} "
+                                           f"search {(t1 - t0) * 1000:.1f} ms"))
+            answers.append({"request": repr(r), "total": result.total,
+                            "hits": [(h.id, h.score, h.snippet) for h in result.hits],
+                            "facets": facets})
+    if dump is not None:
+        dump.write_text(json.dumps(answers, indent=0, default=str) + "\n")
+    summary: dict[str, Any] = {"requests": len(requests)}
+    for name, values in times.items():
+        values.sort()
+        summary[name] = {q: round(percentile(values, v), 1)
+                         for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
+        summary[name]["total_s"] = round(sum(values) / 1000, 2)
+    summary["slowest"] = [f"{ms:.1f} ms {what}" for ms, what in sorted(slow, reverse=True)[:12]]
+    return summary
+
+
+def _filters(r: Any) -> str:
+    parts = [f"{k}={getattr(r, k)}" for k in ("source", "topic", "language") if getattr(r, k)]
+    if r.entities:
+        parts.append(f"entities={r.entities[0]}…")
+    if r.since:
+        parts.append(f"since={r.since:%m-%d}")
+    return " ".join(parts)
+
+
 # -- one backend ------------------------------------------------------------------------------
 def run_backend(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     data, built = embedded_data(args.cache, args.articles, args.seed)
@@ -633,7 +722,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where the embedded data set is cached (default build/bench)")
     parser.add_argument("--es-url", default="",
                         help="use this Elasticsearch instead of starting a throwaway one")
+    parser.add_argument("--in-process", action="store_true",
+                        help="no server: time EmbeddedIndex.search + facets over the plan's "
+                             "/search requests (--requests of them) on the cached index")
+    parser.add_argument("--requests", type=int, default=1000,
+                        help="planned requests for --in-process (about 80 %% are /search)")
+    parser.add_argument("--index", type=Path, help="--in-process on this index file instead")
+    parser.add_argument("--dump", type=Path, help="--in-process: write every answer here")
     args = parser.parse_args(argv)
+    if args.in_process:
+        index_path = args.index or embedded_data(args.cache, args.articles, args.seed)[0] / \
+            "index.sqlite"
+        print(f"in process: {index_path} (load {os.getloadavg()[0]:.2f})", flush=True)
+        print(json.dumps(in_process(index_path, args.requests, args.seed, args.dump), indent=2))
+        return 0
     if args.articles < 1 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0:
         parser.error("--articles, --rate and --seconds must be positive, --warmup >= 0")
     backends = ["embedded", "elasticsearch"] if args.backend == "both" else [

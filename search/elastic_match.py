@@ -27,6 +27,10 @@ NAMED_GROUP = 250  # requests in one search, as named clauses
 NAMED_SEARCHES = 4  # such searches per _msearch request
 GROUP_BUDGETS = 5  # a group's time limit, in time budgets of one request (then: one by one)
 NO_MATCH = MatchOutcome()
+# What a grouped search's answer needs: each filter's document ids, errors and time-outs
+# (the rest of the answer is most of its bytes).
+NAMED_FILTER_PATH = ["responses.aggregations.w.buckets.*.ids.buckets.key", "responses.error",
+                     "responses.timed_out", "responses.status"]
 _FIELDS = ["title", "body", "source_key", "language", "entity_ids", "topics"]
 
 Compile = Callable[[Node, SearchRequest], dict[str, Any]]
@@ -62,7 +66,7 @@ def match_requests(
     found = batch_docs(client, alias, ids)
     doc_ids = list(found)
     out = [NO_MATCH] * len(requests)
-    pending: list[tuple[int, dict[str, Any]]] = []
+    pending: list[tuple[int, dict[str, Any], list[str]]] = []  # (request, query, candidates)
     for k, positions in enumerate(candidates(requests, list(found.values()), cache)):
         if isinstance(positions, QuerySyntaxError):
             out[k] = MatchOutcome(error=str(positions))
@@ -71,55 +75,61 @@ def match_requests(
             continue
         node = cache.get(requests[k].query)
         assert not isinstance(node, QuerySyntaxError)
-        try:
-            query = compile_request(node, replace(requests[k], since=None, until=None))
-        except QuerySyntaxError as exc:
-            out[k] = MatchOutcome(error=str(exc))
+        query = cache.compiled(replace(requests[k], since=None, until=None), node,
+                               compile_request)
+        if isinstance(query, QuerySyntaxError):
+            out[k] = MatchOutcome(error=str(query))
             continue
         only = doc_ids if positions is None else [doc_ids[i] for i in sorted(positions)]
-        body = {"query": {"bool": {"filter": [{"ids": {"values": only}}, query]}},
-                "size": len(only), "_source": False, "sort": ["_doc"],
-                "track_total_hits": False, "timeout": timeout}
-        pending.append((k, body))
-    found_ids: dict[int, set[str]] = {k: set() for k, _ in pending}
-    retry: list[tuple[int, dict[str, Any]]] = []
+        pending.append((k, query, only))
+    found_ids: dict[int, set[str]] = {k: set() for k, _, _ in pending}
+    retry: list[tuple[int, dict[str, Any], list[str]]] = []
     groups = [pending[i : i + NAMED_GROUP] for i in range(0, len(pending), NAMED_GROUP)]
     for start in range(0, len(groups), NAMED_SEARCHES):
         chunk = groups[start : start + NAMED_SEARCHES]
         searches: list[dict[str, Any]] = []
         for group in chunk:
             searches += [{"index": alias}, _named(group, group_timeout)]
-        resp = client.msearch(searches=searches)
+        resp = client.msearch(searches=searches, filter_path=NAMED_FILTER_PATH)
         for group, item in zip(chunk, resp["responses"], strict=True):
             if "error" in item or item.get("timed_out"):
                 retry += group  # one of them is at fault: each on its own
                 continue
-            buckets = item["aggregations"]["w"]["buckets"]
+            buckets = item.get("aggregations", {}).get("w", {}).get("buckets", {})
             for name, bucket in buckets.items():
-                found_ids[int(name)].update(b["key"] for b in bucket["ids"]["buckets"])
-    failed = {k for k, _ in retry}
+                found_ids[int(name)].update(b["key"] for b in bucket.get("ids", {}).get("buckets", ()))
+    failed = {k for k, _, _ in retry}
     for k, ids_found in found_ids.items():
         if k not in failed:
             out[k] = MatchOutcome(frozenset(ids_found))
     for start in range(0, len(retry), MSEARCH_GROUP):
         batch = retry[start : start + MSEARCH_GROUP]
         searches = []
-        for _, body in batch:
-            searches += [{"index": alias}, body]
+        for _, query, only in batch:
+            searches += [{"index": alias}, _alone(query, only, timeout)]
         resp = client.msearch(searches=searches)
-        for (k, _), item in zip(batch, resp["responses"], strict=True):
+        for (k, _, _), item in zip(batch, resp["responses"], strict=True):
             out[k] = _outcome(item, timed_out)
     return out
 
 
-def _named(group: list[tuple[int, dict[str, Any]]], timeout: str) -> dict[str, Any]:
-    """One search for many requests: each request's query (with its candidates' ids) a
-    named clause, so each hit says which requests matched it (``matched_queries``)."""
+def _alone(query: dict[str, Any], only: list[str], timeout: str) -> dict[str, Any]:
+    """One request's own search, restricted to its candidates' ids."""
+    return {"query": {"bool": {"filter": [{"ids": {"values": only}}, query]}},
+            "size": len(only), "_source": False, "sort": ["_doc"],
+            "track_total_hits": False, "timeout": timeout}
+
+
+def _named(group: list[tuple[int, dict[str, Any], list[str]]], timeout: str) -> dict[str, Any]:
+    """One search for many requests: each request's query a named filter of a ``filters``
+    aggregation over the union of their candidates (what a query finds of the batch is
+    among its candidates: ``search.percolate``, so its own ids filter is not needed);
+    a ``terms`` sub-aggregation on ``id`` lists each one's documents."""
     filters: dict[str, Any] = {}
     union: dict[str, None] = {}
-    for k, body in group:
-        filters[str(k)] = body["query"]
-        union.update(dict.fromkeys(body["query"]["bool"]["filter"][0]["ids"]["values"]))
+    for k, query, only in group:
+        filters[str(k)] = query
+        union.update(dict.fromkeys(only))
     ids_agg = {"terms": {"field": "id", "size": max(1, len(union))}}
     return {"query": {"ids": {"values": list(union)}}, "size": 0, "track_total_hits": False,
             "timeout": timeout,

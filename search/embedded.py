@@ -1,15 +1,19 @@
 """The embedded backend: one SQLite file, FTS5 full-text index, BM25 ranking.
 
-The query AST is compiled to SQL: each leaf (term, phrase, wildcard) becomes
-``d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)`` with a MATCH string whose
-tokens are always double-quoted, and AND/OR/NOT become SQL boolean operators (so pure-negative
-queries work). Ranking is ``bm25(docs_fts, 10.0, 1.0)`` (title 10x body) over the OR of the
-query's positive leaves; queries without positive leaves rank newest first, and so does
-``sort="date"`` (still scored).
+The query AST is compiled to SQL (``search.embedded_query``): every part FTS5 can express by
+itself (words, phrases, prefixes, wildcards joined by AND / OR, NOT under an AND) becomes ONE
+``d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)`` with tokens always
+double-quoted; the rest (pure-negative parts, the analysed terms) are SQL boolean operators
+around such subqueries. Ranking is ``bm25(docs_fts, 10.0, 1.0)`` (title 10x body) over the OR
+of the query's positive leaves; when the query is one MATCH whose own ``bm25`` gives exactly
+those scores (``QueryCompiler.exact_rank``), FTS5 finds and scores the page in one pass;
+otherwise the OR is joined in. Pages are ranked on the narrow ``doc_facets`` rows and only
+the page's documents are read. Queries without positive leaves rank newest first, and so
+does ``sort="date"`` (still scored).
 
 Every search, facet count and match runs under a time budget (``query_budget_ms``, by default
-:data:`search.query.QUERY_TIME_BUDGET_MS`): a watchdog thread interrupts the statement once it
-is spent (``search.embedded_budget``), and the search fails with
+:data:`search.query.QUERY_TIME_BUDGET_MS`): one watchdog thread per index interrupts a
+statement once its budget is spent (``search.embedded_budget``), and the search fails with
 :class:`search.query.QueryLimitError`. Watch matching is in ``search.embedded_match``.
 """
 
@@ -38,7 +42,7 @@ from search.backend import (
     parse_iso,
     unique_requests,
 )
-from search.embedded_budget import time_budget
+from search.embedded_budget import Deadlines
 from search.embedded_facets import facets, upgrade_facets
 from search.embedded_match import match_batch
 from search.embedded_query import QueryCompiler, filter_sql
@@ -136,6 +140,7 @@ class EmbeddedIndex:
         self._readers: list[sqlite3.Connection] = []
         self._closed = False
         self._queries = QueryCache()  # parsed watch queries, kept across batches
+        self._deadlines = Deadlines()  # the readers' time budgets: one thread
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout = 5000")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -194,6 +199,7 @@ class EmbeddedIndex:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._deadlines.stop()
             for reader in self._readers:
                 reader.close()
             self._readers.clear()
@@ -291,10 +297,11 @@ class EmbeddedIndex:
         with self._reading() as conn:
             conn.execute("BEGIN")  # one snapshot for expansion, count, page and snippets
             try:
-                with time_budget(conn, self.query_budget_ms):
+                with self._deadlines.budget(conn, self.query_budget_ms):
                     count, rows, snippets = self._run(conn, node, request, limit, offset)
             finally:
                 _end_read(conn)
+        self._local.last_total = (_matching(request), count)  # a hint for facets (below)
         hits = [
             SearchHit(
                 id=r[1],
@@ -315,11 +322,15 @@ class EmbeddedIndex:
         """Commonest values of ``fields`` among the articles ``request`` finds (see backend),
         from the facet tables (``search.embedded_facets``), never the documents."""
         node = parse_query(request.query)
+        key, total = getattr(self._local, "last_total", (None, None))
+        # how many this thread's last search found, when it was this one (the API asks for
+        # the hits, then the facets): it only chooses how to count, never what is counted
+        matches = total if key == _matching(request) else None
         with self._reading() as conn:
             conn.execute("BEGIN")
             try:
-                with time_budget(conn, self.query_budget_ms):
-                    return facets(conn, node, request, fields, size)
+                with self._deadlines.budget(conn, self.query_budget_ms):
+                    return facets(conn, node, request, fields, size, matches)
             finally:
                 _end_read(conn)
 
@@ -332,36 +343,79 @@ class EmbeddedIndex:
         filters, filter_args = filter_sql(request)
         clause = " AND ".join([where, *filters])
         args = [*compiler.params, *filter_args]
-        total = conn.execute(f"SELECT count(*) FROM doc_facets d WHERE {clause}", args)
+        if compiler.single is not None and not filters:  # FTS5 alone counts its matches
+            total = conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH ?",
+                                 [compiler.single])
+        else:
+            total = conn.execute(f"SELECT count(*) FROM doc_facets d WHERE {clause}", args)
         count = int(total.fetchone()[0])
         if limit == 0 or offset >= count:
             return count, [], {}
         rank = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked))
         rank_terms = " OR ".join(f"({m})" for m in dict.fromkeys(compiler.ranked_terms))
-        rows = _page(conn, clause, args, rank, limit, offset, by_date=request.sort == "date",
-                     rank_terms=rank_terms)
+        by_date = request.sort == "date"
+        if compiler.single is not None and compiler.exact_rank and not rank_terms:
+            ranked = _page_single(conn, compiler.single, filters, filter_args, limit, offset,
+                                  by_date)
+        else:
+            if not rank and not rank_terms:  # newest first: walk the date index
+                filters, filter_args = filter_sql(request, language_index=False)
+                clause = " AND ".join([where, *filters])
+                args = [*compiler.params, *filter_args]
+            ranked = _page(conn, clause, args, rank, limit, offset, by_date, rank_terms)
+        rows = _hit_rows(conn, ranked)
         snippets = _snippets(conn, rank, [r[0] for r in rows]) if rank else {}
         return count, rows, snippets
+
+
+_NEWEST = "d.published DESC NULLS LAST, d.rowid DESC"
+
 
 def _page(
     conn: sqlite3.Connection, clause: str, args: list[Any], rank: str, limit: int, offset: int,
     by_date: bool = False, rank_terms: str = "",
-) -> list[Any]:
-    newest = "d.published DESC NULLS LAST, d.rowid DESC"
+) -> list[tuple[int, float]]:
+    """(rowid, score) of one page; a ranked one on ``doc_facets`` (not reading the documents:
+    they hold the body, and SQLite reads past it to reach ``published``)."""
     if not rank and not rank_terms:  # match-all or pure-negative query: newest first
-        sql = (
-            f"SELECT {_HIT_COLUMNS}, 0.0 FROM docs d WHERE {clause} "
-            f"ORDER BY {newest} LIMIT ? OFFSET ?"
-        )
+        sql = (f"SELECT d.rowid, 0.0 FROM doc_facets d WHERE {clause} "
+               f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?")
         return conn.execute(sql, [*args, limit, offset]).fetchall()
-    order = f"{newest}, score DESC" if by_date else f"score DESC, {newest}"
+    order = f"{_NEWEST}, score DESC" if by_date else f"score DESC, {_NEWEST}"
     joins, score, rank_args = ranking(rank, rank_terms)
     sql = (
-        f"SELECT {_HIT_COLUMNS}, {score} AS score FROM docs d {joins} "
+        f"SELECT d.rowid, {score} AS score FROM doc_facets d {joins} "
         f"WHERE {clause} "
         f"ORDER BY {order} LIMIT ? OFFSET ?"
     )
     return conn.execute(sql, [*rank_args, *args, limit, offset]).fetchall()
+
+
+def _page_single(
+    conn: sqlite3.Connection, match: str, filters: list[str], filter_args: list[Any],
+    limit: int, offset: int, by_date: bool,
+) -> list[tuple[int, float]]:
+    """One page of a query that is one FTS5 MATCH whose ``bm25`` is the ranking's
+    (``QueryCompiler.exact_rank``): FTS5 finds and scores the matches in one pass."""
+    order = f"{_NEWEST}, score DESC" if by_date else f"score DESC, {_NEWEST}"
+    where = " AND ".join(filters) or "1"
+    sql = (
+        "SELECT d.rowid, -r.bm AS score FROM (SELECT rowid AS rid, "
+        "bm25(docs_fts, 10.0, 1.0) AS bm FROM docs_fts WHERE docs_fts MATCH ?) r "
+        f"JOIN doc_facets d ON d.rowid = r.rid WHERE {where} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+    return conn.execute(sql, [match, *filter_args, limit, offset]).fetchall()
+
+
+def _hit_rows(conn: sqlite3.Connection, ranked: Sequence[tuple[int, float]]) -> list[Any]:
+    """The documents' columns for a page of (rowid, score), in that order, score last."""
+    if not ranked:
+        return []
+    marks = ",".join("?" * len(ranked))
+    found = {r[0]: r for r in conn.execute(
+        f"SELECT {_HIT_COLUMNS} FROM docs d WHERE d.rowid IN ({marks})", [r[0] for r in ranked])}
+    return [(*found[rowid], score) for rowid, score in ranked if rowid in found]
 
 
 def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dict[int, str]:
@@ -372,6 +426,12 @@ def _snippets(conn: sqlite3.Connection, rank: str, rowids: Sequence[int]) -> dic
     )
     args = [SNIPPET_START, SNIPPET_END, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, rank, *rowids]
     return {int(rowid): text for rowid, text in conn.execute(sql, args)}
+
+
+def _matching(request: SearchRequest) -> tuple[Any, ...]:
+    """What decides which articles a request finds (not its page or order)."""
+    return (request.query, request.source, request.entities, request.topic, request.language,
+            request.since, request.until)
 
 
 def _end_read(conn: sqlite3.Connection) -> None:

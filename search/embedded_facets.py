@@ -18,6 +18,9 @@ rowid index, ``CROSS JOIN`` so SQLite walks the matches rather than every tag of
 123 → 52 ms for the entity facet of a search matching a few thousand of 50,000 articles).
 :func:`fill` builds both tables from ``docs`` when an index of an older
 schema version is opened.
+
+A search finding most of the index (``language=en``, a very common word) is counted as
+the whole index's totals minus the articles it does not find.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from core.errors import NewswatchError
 from core.models import SearchRequest
 from search.backend import FACET_FIELDS, MAX_LIMIT
 from search.embedded_query import QueryCompiler, filter_sql
-from search.query import MatchAll, Node
+from search.query import MatchAll, Node, Not
 
 FACETS_SCHEMA_VERSION = 4  # the index's schema version that introduced these tables
 TAG_FIELDS = {"topics": "topic", "entity_ids": "entity", "entity_names": "entity_name"}
@@ -109,10 +112,14 @@ def fill(conn: sqlite3.Connection) -> None:
 
 def facets(
     conn: sqlite3.Connection, node: Node, request: SearchRequest, fields: Sequence[str],
-    size: int,
+    size: int, matches: int | None = None,
 ) -> dict[str, list[tuple[str, int]]]:
     """The ``size`` commonest values of each of ``fields`` among the articles ``request``
-    (with the parsed query ``node``) finds, most first, ties by value; no empty values."""
+    (with the parsed query ``node``) finds, most first, ties by value; no empty values.
+
+    ``matches``, how many articles it finds (the search's total), only chooses the method:
+    a search finding most of the index is counted as the whole index's totals minus the
+    articles it does not find (``language=en``: 50,000 counted before, 1,500 now)."""
     unknown = [f for f in fields if f not in FACET_FIELDS]
     if unknown:
         raise NewswatchError(
@@ -128,8 +135,14 @@ def facets(
     compiler = QueryCompiler(conn)
     where = compiler.sql(node)
     clause = " AND ".join([where, *filters])
-    parts: list[str] = []
     args: list[Any] = [*compiler.params, *filter_args]
+    if matches is None and isinstance(node, MatchAll | Not):  # counted from indexes: cheap
+        matches = int(conn.execute(f"SELECT count(*) FROM doc_facets d WHERE {clause}",
+                                   args).fetchone()[0])
+    # what it does not find must be few for this to pay: at 55 % of 50,000 articles both ways
+    # cost the same, at 97 % (language=en) counting the rest is ≈ 13× faster
+    rest = matches is not None and 4 * matches > 3 * _documents(conn)
+    parts: list[str] = []
     for name in dict.fromkeys(fields):
         if name in TAG_FIELDS:
             counted = (f"SELECT t.value AS v, count(*) AS n FROM m CROSS JOIN doc_tags t "
@@ -137,14 +150,25 @@ def facets(
                        "WHERE t.value != '' GROUP BY t.value")
         else:
             counted = f"SELECT {name} AS v, count(*) AS n FROM m WHERE {name} != '' GROUP BY 1"
+        if rest:  # the totals minus the articles not found
+            counted = (f"SELECT f.value AS v, f.n - coalesce(c.n, 0) AS n FROM facet_totals f "
+                       f"LEFT JOIN ({counted}) c ON c.v = f.value WHERE f.field = '{name}' "
+                       "AND f.value != '' AND f.n - coalesce(c.n, 0) > 0")
         parts.append(f"SELECT * FROM (SELECT '{name}', v, n FROM ({counted}) "
                      "ORDER BY n DESC, v LIMIT ?)")
         args.append(size)
+    found = f"NOT coalesce(({clause}), 0)" if rest else clause
     sql = (f"WITH m AS MATERIALIZED (SELECT d.rowid, d.source, d.language FROM doc_facets d "
-           f"WHERE {clause}) " + " UNION ALL ".join(parts))
+           f"WHERE {found}) " + " UNION ALL ".join(parts))
     for name, value, n in conn.execute(sql, args):
         out[name].append((value, int(n)))
     return out
+
+
+def _documents(conn: sqlite3.Connection) -> int:
+    """How many documents the index holds (each is counted once under its language)."""
+    row = conn.execute("SELECT coalesce(sum(n), 0) FROM facet_totals WHERE field = 'language'")
+    return int(row.fetchone()[0])
 
 
 def _whole_index(
@@ -198,3 +222,4 @@ def _statements(script: str) -> list[str]:
             out.append(pending.strip())
             pending = ""
     return [s for s in out if s]
+

@@ -26,8 +26,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.errors import QuerySyntaxError
 from core.models import SearchRequest
@@ -46,6 +47,7 @@ from search.query import (
 from search.terms import prefix_term, query_terms, text_terms
 
 Positions = frozenset[int] | None  # articles of the batch, or None: any of them
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,14 @@ ANY: Need = ("any",)
 
 
 class QueryCache:
-    """Parsed queries (or their syntax errors) and what they need, by query text; the
-    newest ``size`` are kept (watches rarely change between batches)."""
+    """Parsed queries (or their syntax errors) and what they need, by query text, and a
+    backend's compiled requests; the newest ``size`` of each are kept (watches rarely
+    change between batches)."""
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
         self._entries: OrderedDict[str, tuple[Node, Need] | QuerySyntaxError] = OrderedDict()
+        self._compiled: OrderedDict[SearchRequest, object] = OrderedDict()
 
     def entry(self, text: str) -> tuple[Node, Need] | QuerySyntaxError:
         found = self._entries.get(text)
@@ -91,6 +95,23 @@ class QueryCache:
     def get(self, text: str) -> Node | QuerySyntaxError:
         found = self.entry(text)
         return found if isinstance(found, QuerySyntaxError) else found[0]
+
+    def compiled(
+        self, request: SearchRequest, node: Node, make: Callable[[Node, SearchRequest], T],
+    ) -> T | QuerySyntaxError:
+        """A backend's compiled form of ``request`` (whose parsed query is ``node``),
+        ``make(node, request)`` worked out once per request, or the error it raised. Kept
+        like the parsed queries; what is returned is shared: it must not be changed."""
+        found = self._compiled.get(request)
+        if found is None:
+            try:
+                found = make(node, request)
+            except QuerySyntaxError as exc:
+                found = exc
+            self._compiled[request] = found
+            if len(self._compiled) > self.size:
+                self._compiled.popitem(last=False)
+        return found  # type: ignore[return-value]
 
 
 _QUICK_TOKEN = re.compile(r'-?(?:"[a-z0-9]+(?: [a-z0-9]+)*"|[a-z0-9]+\*?)|OR')

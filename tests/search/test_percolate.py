@@ -182,3 +182,25 @@ def test_words_cover_what_fts5_finds() -> None:
     assert query_terms("zürich") == ("zurich",)
     assert query_terms("covid-19") == ("covid", "19")
     assert query_terms("мир") is None
+
+
+def test_compiled_requests_are_kept_errors_too() -> None:
+    cache, made = QueryCache(size=2), []
+
+    def make(node: object, request: SearchRequest) -> dict[str, str]:
+        made.append(request.query)
+        if request.query == "bad":
+            raise QuerySyntaxError("refused")
+        return {"q": request.query}
+
+    first = cache.compiled(SearchRequest("shells"), parse_query("shells"), make)
+    assert first == {"q": "shells"}
+    assert cache.compiled(SearchRequest("shells"), parse_query("shells"), make) is first
+    assert cache.compiled(SearchRequest("shells", topic="sports"), parse_query("shells"),
+                          make) == {"q": "shells"}  # other filters: compiled on its own
+    error = cache.compiled(SearchRequest("bad"), parse_query("bad"), make)
+    assert isinstance(error, QuerySyntaxError)
+    assert cache.compiled(SearchRequest("bad"), parse_query("bad"), make) is error
+    assert made == ["shells", "shells", "bad"]
+    cache.compiled(SearchRequest("shells"), parse_query("shells"), make)  # dropped: size 2
+    assert made == ["shells", "shells", "bad", "shells"]
