@@ -97,7 +97,8 @@ class DuplicateMatch:
 def normalise_text(text: str) -> str:
     """Casefolded, diacritics and punctuation removed, whitespace collapsed to single spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = decomposed if decomposed.isascii() else "".join(
+        c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_WORD.findall(stripped.replace("_", " ")))
 
 

@@ -27,7 +27,7 @@ from enrich.gazetteer import DATA_DIR
 from enrich.languages import ENGLISH, SUPPORTED
 from stories import concepts as lexicon
 from stories import facts
-from stories.similarity import Profile, entity_weights, tfidf, words
+from stories.similarity import Profile, entity_weights, term_counts, tfidf, words
 
 LEDE_WORDS = 60  # the lede: the first sentences, up to this many words
 ACTOR_SALIENCE = 0.2  # an entity must matter this much to the article to be an actor
@@ -185,9 +185,6 @@ def evidence(
 ) -> Evidence:
     """What the article brings. ``language`` is the article's (ISO 639-1): English figures and
     days are read as before; another supported language's through stories/facts.py."""
-    counts = Counter(words(text))
-    for w in words(title):
-        counts[w] += 2
     people, places, orgs = actors(entities, df, n_docs)
     whole = f"{title}\n{text}"
     lang = language if language in SUPPORTED else ENGLISH
@@ -197,7 +194,7 @@ def evidence(
     else:
         found, dates = amounts, facts.mentioned_dates(whole, lang, when)
     return Evidence(
-        terms=terms if terms is not None else tfidf(counts, df, n_docs),
+        terms=terms if terms is not None else tfidf(term_counts(title, text), df, n_docs),
         title=tfidf(Counter(words(title)), df, n_docs),
         lede=tfidf(Counter(words(lede_of(text))), df, n_docs),
         entities=entity_weights(entities),

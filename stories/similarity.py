@@ -9,6 +9,7 @@ entities and terms (``keys``), so the cost per article does not grow with the st
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -101,10 +102,17 @@ class Similarity:
 
 def words(text: str) -> list[str]:
     """Lower-case content words (no stop words, no one-letter words)."""
-    return [
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _words(text: str) -> tuple[str, ...]:
+    """:func:`words`, kept for the last texts: the story stage reads an article's words for
+    its term counts, its evidence and its story's vocabulary (three passes over long bodies)."""
+    return tuple(
         w for w in (m.group(0).casefold().replace("’", "'") for m in WORD.finditer(text))
         if len(w) > 1 and w not in STOPWORDS and not w.isdigit()
-    ]
+    )
 
 
 def term_counts(title: str, text: str) -> Counter[str]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core import schema as t
 from core.db import Store
@@ -83,17 +84,13 @@ class StoryStore:
     def count_terms(conn: Connection, terms: Iterable[str]) -> None:
         """Count one more document, and one more document for each of its terms."""
         unique = sorted({w[:100] for w in terms} | {N_DOCS})
-        if not unique:
-            return
-        known = set(conn.execute(
-            select(t.term_stats.c.term).where(t.term_stats.c.term.in_(unique))
-        ).scalars())
-        if known:
-            conn.execute(update(t.term_stats).where(t.term_stats.c.term.in_(known))
-                         .values(df=t.term_stats.c.df + 1))
-        fresh = [{"term": w, "df": 1} for w in unique if w not in known]
-        if fresh:
-            conn.execute(insert(t.term_stats), fresh)
+        # one upsert for many rows (no look-up first, no IN list of hundreds of terms to
+        # expand); sorted, so that two writers take the rows' locks in the same order
+        table, more = t.term_stats, {"df": t.term_stats.c.df + 1}
+        upsert = (postgresql.insert(table).on_conflict_do_update(index_elements=["term"], set_=more)
+                  if conn.dialect.name == "postgresql" else
+                  sqlite.insert(table).on_conflict_do_update(index_elements=["term"], set_=more))
+        conn.execute(upsert, [{"term": w, "df": 1} for w in unique])
 
     # near-duplicates ----------------------------------------------------------------------
     def duplicate_candidates(self, body_hash: str, bands: Sequence[str],
